@@ -1,0 +1,78 @@
+"""The composition root: wires store, providers, clock, engine and runner from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from outbound.clock import Clock
+from outbound.config import Settings
+from outbound.domain.errors import InvalidInput
+from outbound.engine.core import Engine, Tuning
+from outbound.engine.runner import Runner
+from outbound.store import Store
+from outbound.telephony.port import EventSink, Provider
+from outbound.telephony.sim import NetworkProfile, SimulatedNetwork
+
+
+def sim_profile(provider: dict[str, Any]) -> NetworkProfile:
+    """The simulated network an account's provider settings describe."""
+    profile = NetworkProfile.parse(provider.get("network", {}))
+    handle = {name: (float(lo), float(hi))
+              for name, (lo, hi) in provider.get("handle_seconds", {}).items()}
+    return replace(profile, handle_seconds=handle)
+
+
+class AccountProviders:
+    """Each account's provider, built on first use from the account's stored settings."""
+
+    def __init__(self, store: Store, clock: Clock, sink: EventSink, recordings_dir: Path,
+                 seed: int = 0) -> None:
+        self.store = store
+        self.clock = clock
+        self.sink = sink
+        self.recordings_dir = recordings_dir
+        self.seed = seed
+        self.built: dict[int, Provider] = {}
+
+    def for_account(self, account_id: int) -> Provider:
+        provider = self.built.get(account_id)
+        if provider is None:
+            config = self.store.accounts.get(account_id).provider
+            if config.get("kind", "sim") != "sim":
+                raise InvalidInput("provider.kind", f"unsupported provider {config['kind']!r}")
+            provider = SimulatedNetwork(self.clock, sim_profile(config), self.sink,
+                                        seed=self.seed + account_id,
+                                        recordings_dir=self.recordings_dir)
+            self.built[account_id] = provider
+        return provider
+
+    def drop_all(self) -> None:
+        for provider in self.built.values():
+            if isinstance(provider, SimulatedNetwork):
+                provider.drop_all()
+        self.built.clear()
+
+
+@dataclass(slots=True)
+class App:
+    store: Store
+    engine: Engine
+    runner: Runner
+    providers: AccountProviders
+
+
+def open_store(settings: Settings) -> Store:
+    return Store.open(settings.store_url())
+
+
+def build(settings: Settings, clock: Clock, *, store: Store | None = None,
+          worker_id: str | None = None, tuning: Tuning | None = None, seed: int = 0,
+          on_failure: Any = None) -> App:
+    store = store or open_store(settings)
+    engine = Engine(store, clock, worker_id=worker_id, tuning=tuning)
+    runner = Runner(engine, clock, on_failure=on_failure)
+    providers = AccountProviders(store, clock, runner.on_event, settings.recordings_dir, seed)
+    engine.attach(providers)
+    return App(store, engine, runner, providers)

@@ -1,0 +1,316 @@
+"""The `outbound` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from outbound.bootstrap import build, open_store
+from outbound.clock import RealClock
+from outbound.config import Settings
+from outbound.domain.errors import OutboundError
+from outbound.domain.lifecycle import CampaignAction
+from outbound.domain.settings import CampaignSettings
+from outbound.store import Store
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Outbound: paced, compliant, crash-safe bulk outbound dialing.")
+admin = typer.Typer(no_args_is_help=True, help="Accounts and users.")
+campaigns_cli = typer.Typer(no_args_is_help=True, help="Create, load and drive campaigns.")
+app.add_typer(admin, name="admin")
+app.add_typer(campaigns_cli, name="campaigns")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Every error we raise on purpose becomes one line and exit status 2."""
+    try:
+        yield
+    except OutboundError as exc:
+        fail(str(exc))
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _store() -> Store:
+    return open_store(_settings())
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# -- simulate and demo ---------------------------------------------------------------------
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="The scenario TOML file.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where report.json and calls.csv go.")],
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+) -> None:
+    """Run a scenario in virtual time: the real engine and store, a simulated network."""
+    from outbound.engine.simulation import Simulation
+    from outbound.scenario import load_scenario
+
+    _settings()
+    with user_errors():
+        loaded = load_scenario(scenario, seed)
+        began = time.perf_counter()
+        result = Simulation(loaded, out_dir).run()
+        wall = time.perf_counter() - began
+    report = result.report
+    err.print(
+        f"{report['status']}: {report['calls']} calls, {report['answered']} answered, "
+        f"{report['dnc_blocks']} DNC blocks, {result.virtual_seconds / 3600:.1f} simulated "
+        f"hours in {wall:.1f} s; wrote {out_dir / 'report.json'} and {out_dir / 'calls.csv'}",
+        highlight=False,
+    )
+
+
+@app.command()
+def demo(
+    contacts: Annotated[int, typer.Option(help="How many contacts to generate.")] = 2000,
+    fresh: Annotated[bool, typer.Option(help="Start over even if a demo campaign exists.")] = False,
+) -> None:
+    """Run a customer-first demo campaign on the wall clock against the simulated network."""
+    from outbound.demo import run_demo
+
+    settings = _settings()
+    with user_errors():
+        run_demo(settings, contacts=contacts, fresh=fresh, console=out)
+
+
+@app.command()
+def worker(
+    drain_seconds: Annotated[float, typer.Option(
+        help="On SIGTERM, let calls in flight finish for at most this long.")] = 10.0,
+) -> None:
+    """Run the scheduler alone against the configured store, until SIGTERM or Ctrl-C."""
+    settings = _settings()
+    with user_errors():
+        code = asyncio.run(_run_worker(settings, drain_seconds))
+    raise typer.Exit(code)
+
+
+async def _run_worker(settings: Settings, drain_seconds: float) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    failure: list[BaseException] = []
+
+    def failed(exc: BaseException) -> None:
+        failure.append(exc)
+        stop.set()
+
+    application = build(settings, RealClock(loop), on_failure=failed)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    err.print(f"worker {application.engine.worker_id} started on {settings.store_url()}",
+              highlight=False)
+    application.runner.start()
+    await stop.wait()
+    if not failure:
+        application.runner.dialing = False
+        deadline = loop.time() + drain_seconds
+        while application.engine.calls and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+    application.runner.stop()
+    application.engine.release()
+    application.store.close()
+    if failure:
+        err.print(f"[bold red]worker stopped:[/] {failure[0]}", highlight=False)
+        return 1
+    return 0
+
+
+# -- admin ---------------------------------------------------------------------------------
+
+
+@admin.command("create-account")
+def create_account(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="IANA zone for default business hours.")] = "UTC",
+    region: Annotated[str, typer.Option(help="Default region for national numbers.")] = "US",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the whole account.")] = False,
+) -> None:
+    """Create an account (business hours default to 09:00–19:00 on weekdays)."""
+    store = _store()
+    with user_errors():
+        account_id = store.accounts.create(name, timezone=timezone, region=region,
+                                           now=time.time())
+    if json_out:
+        row = store.accounts.get(account_id)
+        _print_json({"id": row.id, "name": row.name, "timezone": row.timezone,
+                     "region": row.region, "business_hours": row.business_hours})
+    else:
+        print(account_id)
+
+
+# -- campaigns -----------------------------------------------------------------------------
+
+
+@campaigns_cli.command("load")
+def campaigns_load(
+    scenario: Path,
+    account: Annotated[str, typer.Option(help="Account id or name.")],
+    draft: Annotated[bool, typer.Option(help="Leave it a draft instead of scheduling it.")] = False,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create a scenario's numbers, people, menus, campaign, contacts and DNC in an account."""
+    from outbound.scenario import load_into, load_scenario
+
+    store = _store()
+    with user_errors():
+        loaded_scenario = load_scenario(scenario)
+        account_row = store.accounts.get(account)
+        loaded = load_into(store, account_row.id, loaded_scenario, time.time(), draft=draft)
+    _print_campaign(store, loaded.campaign_id, json_out,
+                    extra={"import": loaded.contacts.to_dict() | {"errors": None},
+                           "dnc_added": loaded.dnc_added})
+
+
+def _settings_options(**given: Any) -> dict[str, Any]:
+    changes = {k: v for k, v in given.items() if v is not None}
+    if "transfer" in changes:
+        kind, _, name = changes["transfer"].partition("=")
+        changes["transfer"] = {kind.strip(): name.strip()}
+    if "numbers" in changes:
+        changes["numbers"] = [n for n in changes["numbers"].split(",") if n.strip()]
+    return changes
+
+
+@campaigns_cli.command("create")
+def campaigns_create(
+    account: str,
+    name: Annotated[str, typer.Option(help="Campaign name, unique in the account.")],
+    dial_mode: Annotated[str | None, typer.Option(help="customer-first or agent-first")] = None,
+    pacing: Annotated[float | None, typer.Option(help="Calls per second, 1–20.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Calls in flight, 1–50.")] = None,
+    attempts: Annotated[int | None, typer.Option(help="Attempts per contact, 1–5.")] = None,
+    backoff_seconds: Annotated[float | None, typer.Option(help="Wait between attempts.")] = None,
+    backoff_multiplier: Annotated[float | None, typer.Option()] = None,
+    rotation: Annotated[str | None, typer.Option(help="round-robin, random or sticky")] = None,
+    numbers: Annotated[str | None, typer.Option(help="Comma-separated caller IDs.")] = None,
+    transfer: Annotated[str | None, typer.Option(
+        help="department=NAME, agent=NAME or voice_menu=NAME")] = None,
+    recording: Annotated[bool | None, typer.Option("--recording/--no-recording")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create a draft campaign."""
+    store = _store()
+    with user_errors():
+        account_row = store.accounts.get(account)
+        settings = CampaignSettings.parse(_settings_options(
+            name=name, dial_mode=dial_mode, pacing=pacing, concurrency=concurrency,
+            attempts=attempts, backoff_seconds=backoff_seconds,
+            backoff_multiplier=backoff_multiplier, rotation=rotation, numbers=numbers,
+            transfer=transfer, recording=recording), account_row.region)
+        store.accounts.add_numbers(account_row.id, settings.numbers)
+        campaign_id = store.campaigns.create(account_row.id, settings, time.time())
+    _print_campaign(store, campaign_id, json_out)
+
+
+def _print_campaign(store: Store, campaign_id: int, json_out: bool,
+                    extra: dict[str, Any] | None = None) -> None:
+    if json_out:
+        data = store.campaigns.get(campaign_id).to_dict()
+        data["contacts"] = store.contacts.counts(campaign_id)
+        _print_json(data | (extra or {}))
+    else:
+        print(campaign_id)
+
+
+@campaigns_cli.command("list")
+def campaigns_list(
+    account: Annotated[str | None, typer.Argument(help="Only this account.")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List campaigns with status and progress."""
+    store = _store()
+    with user_errors():
+        account_id = store.accounts.get(account).id if account else None
+        rows = store.campaigns.list(account_id)
+    items = []
+    for campaign in rows:
+        counts = store.contacts.counts(campaign.id)
+        total = sum(counts.values())
+        finished = sum(counts[s] for s in ("completed", "failed", "blocked", "abandoned"))
+        items.append((campaign, total, finished))
+    if json_out:
+        _print_json([c.to_dict() | {"contacts": t, "finished": f} for c, t, f in items])
+        return
+    table = Table("id", "name", "status", "progress", "mode", "pacing")
+    for campaign, total, finished in items:
+        table.add_row(str(campaign.id), campaign.settings.name, campaign.status.value,
+                      f"{finished}/{total}", campaign.settings.dial_mode.value,
+                      f"{campaign.settings.pacing:g}/s")
+    out.print(table)
+
+
+@campaigns_cli.command("show")
+def campaigns_show(campaign: str, json_out: Annotated[bool, typer.Option("--json")] = False
+                   ) -> None:
+    """A campaign's settings and contact counts."""
+    store = _store()
+    with user_errors():
+        campaign_id = store.campaigns.find(campaign).id
+    if json_out:
+        _print_campaign(store, campaign_id, True)
+        return
+    data = store.campaigns.get(campaign_id).to_dict()
+    table = Table("setting", "value", show_header=False)
+    for key, value in data.items():
+        table.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
+    for status, count in store.contacts.counts(campaign_id).items():
+        table.add_row(f"contacts {status}", str(count))
+    out.print(table)
+
+
+def _action(action: CampaignAction) -> Callable[[str], None]:
+    def command(campaign: str) -> None:
+        store = _store()
+        with user_errors():
+            campaign_id = store.campaigns.find(campaign).id
+            status = store.campaigns.act(campaign_id, action, time.time())
+        err.print(f"campaign {campaign_id} is {status.value}", highlight=False)
+
+    command.__doc__ = f"{action.value.capitalize()} a campaign."
+    return command
+
+
+for _verb in (CampaignAction.START, CampaignAction.PAUSE, CampaignAction.RESUME,
+              CampaignAction.CANCEL, CampaignAction.SCHEDULE):
+    campaigns_cli.command(_verb.value)(_action(_verb))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The Clock: the only place that reads the time, real or virtual.
+
+Engine, runner and the simulated telephone network all schedule their work through a Clock,
+so the same code runs a live campaign on the wall clock and a simulated one in virtual time.
+Times are POSIX seconds (UTC) as floats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class TimerHandle(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Tells the time and runs callbacks at a given time."""
+
+    def now(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle: ...
+
+
+@dataclass(slots=True)
+class _VirtualTimer:
+    when: float
+    seq: int
+    callback: Callable[[], None] | None = field(compare=False)
+
+    def __lt__(self, other: _VirtualTimer) -> bool:
+        return (self.when, self.seq) < (other.when, other.seq)
+
+    def cancel(self) -> None:
+        self.callback = None
+
+
+class VirtualClock:
+    """Virtual time: one heap of pending moments, jumped through without sleeping."""
+
+    def __init__(self, start: float) -> None:
+        self._now = start
+        self._heap: list[_VirtualTimer] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        timer = _VirtualTimer(max(when, self._now), next(self._seq), callback)
+        heapq.heappush(self._heap, timer)
+        return timer
+
+    def run_next(self) -> bool:
+        """Advance to the earliest pending moment and run it; False when nothing is pending."""
+        while self._heap:
+            timer = heapq.heappop(self._heap)
+            callback = timer.callback
+            if callback is None:
+                continue
+            self._now = max(self._now, timer.when)
+            timer.callback = None
+            callback()
+            return True
+        return False
+
+    def next_time(self) -> float | None:
+        while self._heap and self._heap[0].callback is None:
+            heapq.heappop(self._heap)
+        return self._heap[0].when if self._heap else None
+
+    def cancel_all(self) -> None:
+        """Forget every pending moment: what a process death does to in-memory timers."""
+        for timer in self._heap:
+            timer.callback = None
+        self._heap.clear()
+
+
+class RealClock:
+    """Wall-clock time; callbacks run on the asyncio loop given (the running one by default)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop
+
+    def now(self) -> float:
+        return time.time()
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        loop = self._loop or asyncio.get_running_loop()
+        return loop.call_later(max(0.0, when - time.time()), callback)

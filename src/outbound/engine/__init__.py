@@ -1,0 +1,1 @@
+"""The dialer: claims due contacts, originates, applies call events, sweeps expired leases."""

@@ -1,0 +1,563 @@
+"""The dialer's core: driven, never driving.
+
+`step(now)` dials whatever pacing, concurrency, business hours and free agents allow at `now`
+and returns when it next wants to be woken; `apply(event)` records a call event and takes the
+routing decision it calls for; `housekeeping(now)` starts scheduled campaigns, takes and renews
+campaign leases, renews the leases of the calls this engine is driving and sweeps orphans.
+None of them sleeps: a runner calls them, on the wall clock or in virtual time.
+
+The store is the truth. What this engine keeps in memory (the calls it drives, its pacers) is
+a cache that a crash may lose: the contacts' leases then run out and the sweeper, in this
+process or another, resets them with their attempt counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import select
+
+from outbound.clock import Clock
+from outbound.domain.contacts import AfterCall, Outcome, after_call
+from outbound.domain.errors import CannotStart, InvalidTransition, ProviderError
+from outbound.domain.hours import BusinessHours
+from outbound.domain.lifecycle import CampaignAction, CampaignStatus
+from outbound.domain.pacer import Pacer
+from outbound.domain.rotation import pick_caller_id
+from outbound.domain.settings import (
+    ABANDON_WINDOW_SECONDS,
+    CampaignSettings,
+    DialMode,
+    TransferKind,
+)
+from outbound.routing.router import Target, endpoint, reserve_agent, resolve_target
+from outbound.store import Store
+from outbound.store.campaigns import Campaign
+from outbound.store.db import reading
+from outbound.store.dialing import AttemptRef, Claimed, ReservedAgent
+from outbound.store.schema import campaigns
+from outbound.telephony.port import (
+    CallEvent,
+    EventKind,
+    HangupReason,
+    Leg,
+    OriginateRequest,
+    Provider,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Providers(Protocol):
+    """Each account's telephone network."""
+
+    def for_account(self, account_id: int) -> Provider: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Timings of the engine's side work, in seconds."""
+
+    lease_ttl: float = 30.0  # a call's contact lease; renewed by events and heartbeats
+    campaign_ttl: float = 30.0  # a worker's hold on a campaign; renewed by heartbeats
+    heartbeat: float = 10.0  # renew leases this often
+    sweep: float = 10.0  # look for expired leases this often
+    housekeeping: float = 1.0  # scheduled starts and status changes are noticed this fast
+    acquire: float = 5.0  # look for campaigns without a live owner this often
+    refresh: float = 0.2  # re-read a running campaign's settings at most this often
+    ring_watchdog: float = 180.0  # a call not answered by then is presumed stuck
+    call_watchdog: float = 4 * 3600.0  # an answered call longer than this is presumed stuck
+    abandon_window: float = ABANDON_WINDOW_SECONDS
+    max_blocks_per_step: int = 500  # DNC blocks are free of pacing; bound the work per step
+
+
+class CallState(StrEnum):
+    AGENT_LEG = "agent_leg"  # agent-first: the agent is being dialed
+    DIALING = "dialing"  # the customer is being dialed
+    RINGING = "ringing"  # the customer's phone rings
+    WAITING = "waiting"  # answered; waiting (at most the abandon window) for a free agent
+    BRIDGED = "bridged"  # talking with an agent
+    MENU = "menu"  # hearing the voice menu
+    ABANDONING = "abandoning"  # no agent came; the apology plays, then the call ends
+
+
+@dataclass(slots=True)
+class LiveCall:
+    """A call attempt this engine is driving."""
+
+    ref: AttemptRef
+    account_id: int
+    phone: str
+    caller_id: str
+    preferred_agent: str | None
+    record: bool
+    state: CallState
+    watchdog: float  # stop renewing the lease after this: the call is presumed stuck
+    call_id: str | None = None
+    agent_call_id: str | None = None
+    agent: ReservedAgent | None = None
+    wait_until: float | None = None
+
+
+@dataclass(slots=True)
+class CampaignRun:
+    """A campaign this engine owns: its settings and its dialing state."""
+
+    campaign: Campaign
+    hours: BusinessHours
+    target: Target | None
+    pacer: Pacer
+    cursor: int
+    rng: random.Random
+    in_flight: int
+    window: tuple[float, float] = (0.0, 0.0)
+    refreshed_at: float = float("-inf")
+    idle_until: float = float("-inf")  # nothing claimable before this (or a new event)
+    stale: bool = False
+
+    @property
+    def settings(self) -> CampaignSettings:
+        return self.campaign.settings
+
+
+@dataclass(slots=True)
+class Counters:
+    """What this engine did, for reports and tests."""
+
+    dials: int = 0
+    blocks: int = 0
+    resets: int = 0
+    events: int = 0
+    per_campaign_dials: dict[int, int] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, store: Store, clock: Clock, *, worker_id: str | None = None,
+                 tuning: Tuning | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.tuning = tuning or Tuning()
+        self.providers: Providers | None = None
+        self.runs: dict[int, CampaignRun] = {}
+        self.calls: dict[int, LiveCall] = {}
+        self.counters = Counters()
+        self._settings_cache: dict[int, tuple[int, CampaignSettings, int]] = {}
+        self._last_heartbeat = float("-inf")
+        self._last_sweep = float("-inf")
+        self._last_acquire = float("-inf")
+        self._agents_changed = False
+
+    def attach(self, providers: Providers) -> None:
+        self.providers = providers
+
+    def _provider(self, account_id: int) -> Provider:
+        if self.providers is None:
+            raise RuntimeError("attach providers before running the engine")
+        return self.providers.for_account(account_id)
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def housekeeping(self, now: float) -> float:
+        """Side work; returns when it next wants to run."""
+        self.store.campaigns.start_due(now)
+        tuning = self.tuning
+        if now - self._last_acquire >= tuning.acquire:
+            self._last_acquire = now
+            for campaign_id in self.store.campaigns.acquire(self.worker_id, now,
+                                                            tuning.campaign_ttl):
+                if campaign_id not in self.runs:
+                    self._adopt(campaign_id, now)
+        if now - self._last_heartbeat >= tuning.heartbeat:
+            self.heartbeat(now)
+        if now - self._last_sweep >= tuning.sweep:
+            self._last_sweep = now
+            self.sweep(now)
+        for run in self.runs.values():
+            run.stale = True
+        next_start = self.store.campaigns.next_scheduled_start()
+        wake = now + tuning.housekeeping
+        return min(wake, next_start) if next_start is not None and next_start > now else wake
+
+    def _adopt(self, campaign_id: int, now: float) -> None:
+        campaign = self.store.campaigns.get(campaign_id)
+        account = self.store.accounts.get(campaign.account_id)
+        settings = campaign.settings
+        hours = settings.business_hours or self.store.accounts.business_hours(account)
+        target = (resolve_target(self.store, campaign.account_id, settings.transfer)
+                  if settings.transfer else None)
+        self.runs[campaign_id] = CampaignRun(
+            campaign, hours, target, Pacer(campaign.pacer_tat), campaign.rotation_cursor,
+            random.Random(campaign.seed * 1_000_003 + campaign.rotation_cursor),
+            self.store.dialing.in_flight(campaign_id), refreshed_at=now,
+        )
+        log.info("%s owns campaign %s", self.worker_id, campaign_id)
+
+    def _heartbeat(self, now: float) -> None:
+        tuning = self.tuning
+        kept = self.store.campaigns.renew(self.worker_id, list(self.runs), now,
+                                          tuning.campaign_ttl)
+        for campaign_id in list(self.runs):
+            if campaign_id not in kept:
+                log.warning("%s lost campaign %s", self.worker_id, campaign_id)
+                del self.runs[campaign_id]
+            else:
+                self.runs[campaign_id].in_flight = self.store.dialing.in_flight(campaign_id)
+        alive = []
+        for live in self.calls.values():
+            if now < live.watchdog:
+                alive.append(live.ref.contact_id)
+            elif live.call_id is not None:
+                # Presumed stuck: stop vouching for it; the sweeper will reset the contact.
+                self._hangup(live.account_id, live.call_id)
+        self.store.dialing.renew_leases(alive, now + tuning.lease_ttl)
+
+    def heartbeat(self, now: float) -> None:
+        """Renew what this engine holds: campaign leases and its calls' contact leases."""
+        self._last_heartbeat = now
+        self._heartbeat(now)
+
+    def step_waiting(self, now: float) -> float | None:
+        """While draining: serve answered calls waiting for an agent, dial nothing new."""
+        return self._serve_waiting(now)
+
+    def sweep(self, now: float) -> int:
+        """Reset every in-flight contact whose lease ran out: attempt `unknown`, then policy."""
+        reset = 0
+        for orphan in self.store.dialing.expired(now):
+            settings, _, _ = self._settings(orphan.campaign_id)
+            after = after_call(Outcome.UNKNOWN, orphan.attempts, settings.attempts,
+                               settings.backoff, now)
+            if self.store.dialing.reset_orphan(orphan, after, now):
+                reset += 1
+                self._agents_changed = True
+                for attempt_id, live in list(self.calls.items()):
+                    if live.ref.contact_id == orphan.contact_id:
+                        del self.calls[attempt_id]
+                run = self.runs.get(orphan.campaign_id)
+                if run is not None:
+                    run.in_flight = max(0, run.in_flight - 1)
+                    run.idle_until = min(run.idle_until, after.due_at or now)
+        self.counters.resets += reset
+        return reset
+
+    def release(self) -> None:
+        """Give up every campaign lease (graceful shutdown)."""
+        self.store.campaigns.release(self.worker_id, list(self.runs))
+        self.runs.clear()
+
+    def invalidate(self) -> None:
+        """Re-read every campaign on the next step (after a change made elsewhere)."""
+        for run in self.runs.values():
+            run.stale = True
+            run.idle_until = float("-inf")
+
+    # -- dialing ---------------------------------------------------------------------------
+
+    def step(self, now: float) -> float | None:
+        """Dial what is due at `now`; returns the next time there may be work (None: on event)."""
+        wakes: list[float] = []
+        waiting = self._serve_waiting(now)
+        if waiting is not None:
+            wakes.append(waiting)
+        for run in list(self.runs.values()):
+            wake = self._dial(run, now)
+            if wake is not None:
+                wakes.append(wake)
+        return min(wakes) if wakes else None
+
+    def _refresh(self, run: CampaignRun, now: float) -> bool:
+        """Re-read the campaign if it changed; False when it is no longer ours to dial."""
+        if not run.stale and now - run.refreshed_at < self.tuning.refresh:
+            return True
+        run.stale = False
+        run.refreshed_at = now
+        with reading(self.store.engine) as conn:
+            row = conn.execute(select(campaigns.c.version, campaigns.c.owner).where(
+                campaigns.c.id == run.campaign.id)).first()
+        if row is None or row.owner != self.worker_id:
+            self.runs.pop(run.campaign.id, None)
+            return False
+        if row.version != run.campaign.version:
+            campaign = self.store.campaigns.get(run.campaign.id)
+            settings = campaign.settings
+            if settings.business_hours is not None:
+                run.hours = settings.business_hours
+            run.window = (0.0, 0.0)
+            run.campaign = campaign
+            run.idle_until = float("-inf")
+            if campaign.status.terminal:
+                self.runs.pop(campaign.id, None)
+                self.store.campaigns.release(self.worker_id, [campaign.id])
+                return False
+        return True
+
+    def _dial(self, run: CampaignRun, now: float) -> float | None:
+        if not self._refresh(run, now):
+            return None
+        if run.campaign.status is not CampaignStatus.RUNNING:
+            return None
+        opens, closes = run.window
+        if not opens <= now < closes:
+            run.window = opens, closes = run.hours.window(now)
+            if now < opens:
+                return opens  # compliance: never a dial outside business hours
+        if now < run.idle_until:
+            return run.idle_until
+        blocks = 0
+        while True:
+            settings = run.settings
+            if run.in_flight >= settings.concurrency:
+                return None  # a call's end wakes us
+            if not run.pacer.ready(now):
+                return run.pacer.tat
+            outcome = self._dial_one(run, now)
+            if outcome == "blocked":
+                blocks += 1
+                if blocks >= self.tuning.max_blocks_per_step:
+                    return now
+                continue
+            if outcome == "dialed":
+                continue
+            if outcome == "no_agent":
+                return None  # an agent's release wakes us
+            return self._nothing_due(run, now)
+
+    def _dial_one(self, run: CampaignRun, now: float) -> str:
+        settings = run.settings
+        campaign = run.campaign
+        dialing = self.store.dialing
+        agent_first = settings.dial_mode is DialMode.AGENT_FIRST
+        agent: ReservedAgent | None = None
+        with self.store.engine.begin() as conn:
+            free = dialing.free_agent_names(conn, campaign.account_id) if agent_first else None
+            if agent_first and not free:
+                return "no_agent"
+            claimed = dialing.claim(conn, campaign.id, campaign.account_id, now,
+                                    now + self.tuning.lease_ttl, free)
+            if claimed is None:
+                return "none"
+            if claimed.blocked:
+                self.counters.blocks += 1
+                return "blocked"
+            caller_id, cursor = pick_caller_id(settings.rotation, settings.numbers, run.cursor,
+                                               run.rng, claimed.caller_id)
+            attempt_id = dialing.start_attempt(conn, campaign.id, claimed, caller_id, now)
+            if agent_first:
+                assert run.target is not None
+                agent = reserve_agent(self.store, conn, campaign.account_id, attempt_id,
+                                      run.target, claimed.agent, strict_preference=True)
+                if agent is None:
+                    conn.rollback()
+                    return "no_agent"
+            pacer = run.pacer.take(now, settings.pacing)
+            self.store.campaigns.save_dial_state(conn, campaign.id, cursor, pacer.tat)
+        run.pacer, run.cursor = pacer, cursor
+        run.in_flight += 1
+        self.counters.dials += 1
+        self.counters.per_campaign_dials[campaign.id] = (
+            self.counters.per_campaign_dials.get(campaign.id, 0) + 1)
+        self._place(run, claimed, attempt_id, caller_id, agent, now)
+        return "dialed"
+
+    def _place(self, run: CampaignRun, claimed: Claimed, attempt_id: int, caller_id: str,
+               agent: ReservedAgent | None, now: float) -> None:
+        ref = AttemptRef(attempt_id, run.campaign.id, claimed.contact_id, claimed.attempt,
+                         agent.agent_id if agent else None, False)
+        live = LiveCall(ref, run.campaign.account_id, claimed.phone, caller_id, claimed.agent, run.settings.recording,
+                        CallState.AGENT_LEG if agent else CallState.DIALING,
+                        now + self.tuning.ring_watchdog, agent=agent)
+        self.calls[attempt_id] = live
+        try:
+            if agent is not None:
+                assert run.target is not None
+                address = agent.sip_uri or agent.phone or agent.name
+                live.agent_call_id = self._provider(live.account_id).originate(OriginateRequest(
+                    attempt_id, Leg.AGENT, address, caller_id, record=False))
+                self.store.dialing.set_agent_call(attempt_id, live.agent_call_id)
+            else:
+                live.call_id = self._provider(live.account_id).originate(OriginateRequest(
+                    attempt_id, Leg.CUSTOMER, claimed.phone, caller_id, live.record))
+        except ProviderError as exc:
+            log.warning("originate failed for attempt %s: %s", attempt_id, exc)
+            self._finish(live, Outcome.PROVIDER_ERROR, now)
+
+    def _nothing_due(self, run: CampaignRun, now: float) -> float | None:
+        """Nothing claimable now: complete the campaign, or sleep until the next retry."""
+        dialing = self.store.dialing
+        if run.in_flight == 0 and not dialing.has_work(run.campaign.id):
+            try:
+                self.store.campaigns.act(run.campaign.id, CampaignAction.COMPLETE, now)
+            except (InvalidTransition, CannotStart):
+                run.stale = True
+                return now + self.tuning.housekeeping
+            self.runs.pop(run.campaign.id, None)
+            self.store.campaigns.release(self.worker_id, [run.campaign.id])
+            return None
+        due = dialing.next_retry_due(run.campaign.id)
+        run.idle_until = due if due is not None and due > now else float("inf")
+        return due if due is not None and due > now else None
+
+    # -- call events -----------------------------------------------------------------------
+
+    def apply(self, event: CallEvent) -> None:
+        """Record a provider event; duplicates and stragglers change nothing."""
+        self.counters.events += 1
+        live = self.calls.get(event.attempt_id)
+        ref = live.ref if live else self.store.dialing.attempt_ref(event.attempt_id)
+        if ref is None or ref.ended:
+            return
+        if event.leg is Leg.AGENT:
+            self._apply_agent_leg(live, ref, event)
+            return
+        now = event.at
+        lease = now + self.tuning.lease_ttl
+        dialing = self.store.dialing
+        if event.kind is EventKind.RINGING:
+            if dialing.mark_ringing(ref, event.call_id, now, lease) and live:
+                live.state = CallState.RINGING
+        elif event.kind is EventKind.ANSWERED:
+            if dialing.mark_answered(ref, event.call_id, now, lease) and live:
+                live.call_id = event.call_id
+                live.watchdog = now + self.tuning.call_watchdog
+                self._route_answer(live, now)
+        elif event.kind is EventKind.DIGIT and event.digit:
+            dialing.record_digit(ref, event.digit)
+        elif event.kind is EventKind.COMPLETED:
+            outcome = event.outcome or Outcome.UNKNOWN
+            if live is not None and live.state is CallState.ABANDONING:
+                outcome = Outcome.ABANDONED
+            self._finish(live, outcome, now, ref=ref, sip_code=event.sip_code,
+                         duration=event.duration, recording=event.recording)
+
+    def _apply_agent_leg(self, live: LiveCall | None, ref: AttemptRef, event: CallEvent) -> None:
+        if live is None:
+            return
+        if event.kind is EventKind.ANSWERED and live.state is CallState.AGENT_LEG:
+            live.state = CallState.DIALING
+            try:
+                live.call_id = self._provider(live.account_id).originate(OriginateRequest(
+                    ref.attempt_id, Leg.CUSTOMER, live.phone, live.caller_id, live.record))
+            except ProviderError as exc:
+                log.warning("originate failed for attempt %s: %s", ref.attempt_id, exc)
+                self._finish(live, Outcome.PROVIDER_ERROR, event.at)
+        elif event.kind is EventKind.COMPLETED and live.state is CallState.AGENT_LEG:
+            # The agent never came on the line: the customer was not dialed.
+            self._finish(live, Outcome.PROVIDER_ERROR, event.at, sip_code=event.sip_code)
+
+    def _route_answer(self, live: LiveCall, now: float) -> None:
+        run = self.runs.get(live.ref.campaign_id)
+        target = run.target if run else None
+        if target is None:
+            campaign = self.store.campaigns.get(live.ref.campaign_id)
+            assert campaign.settings.transfer is not None
+            target = resolve_target(self.store, campaign.account_id, campaign.settings.transfer)
+        assert live.call_id is not None
+        if target.transfer.kind is TransferKind.VOICE_MENU and live.agent is None:
+            live.state = CallState.MENU
+            if target.menu is not None:
+                self._safely(lambda: self._provider(live.account_id).play_menu(live.call_id or "", target.menu))
+            return
+        if live.agent is not None:  # agent-first: the agent is already on the line
+            self._bridge(live, target, now)
+            return
+        live.state = CallState.WAITING
+        live.wait_until = now + self.tuning.abandon_window
+        self._try_assign(live, target, now)
+
+    def _try_assign(self, live: LiveCall, target: Target, now: float) -> bool:
+        run = self.runs.get(live.ref.campaign_id)
+        account_id = run.campaign.account_id if run else self._settings(live.ref.campaign_id)[2]
+        with self.store.engine.begin() as conn:
+            agent = reserve_agent(self.store, conn, account_id, live.ref.attempt_id, target,
+                                  live.preferred_agent, strict_preference=False)
+        if agent is None:
+            return False
+        live.agent = agent
+        self._bridge(live, target, now)
+        return True
+
+    def _bridge(self, live: LiveCall, target: Target, now: float) -> None:
+        assert live.agent is not None and live.call_id is not None
+        live.state = CallState.BRIDGED
+        live.wait_until = None
+        self.store.dialing.mark_bridged(live.ref.attempt_id, now)
+        agent = endpoint(target, live.agent)
+        self._safely(lambda: self._provider(live.account_id).bridge(live.call_id or "", agent,
+                                                     live.agent_call_id))
+
+    def _serve_waiting(self, now: float) -> float | None:
+        """Give free agents to answered calls in answer order; abandon those out of time."""
+        waiting = sorted((c for c in self.calls.values() if c.state is CallState.WAITING),
+                         key=lambda c: c.wait_until or 0.0)
+        if not waiting:
+            return None
+        recheck = self._agents_changed
+        self._agents_changed = False
+        wakes = []
+        for live in waiting:
+            run = self.runs.get(live.ref.campaign_id)
+            if recheck and run is not None and run.target is not None and self._try_assign(
+                    live, run.target, now):
+                continue
+            assert live.wait_until is not None
+            if now >= live.wait_until:
+                live.state = CallState.ABANDONING
+                if live.call_id:
+                    self._hangup(live.account_id, live.call_id, HangupReason.ABANDONED)
+            else:
+                wakes.append(live.wait_until)
+        return min(wakes) if wakes else None
+
+    def _finish(self, live: LiveCall | None, outcome: Outcome, now: float, *,
+                ref: AttemptRef | None = None, sip_code: int | None = None,
+                duration: float | None = None, recording: str | None = None) -> None:
+        ref = ref or (live.ref if live else None)
+        assert ref is not None
+        settings, _, _ = self._settings(ref.campaign_id)
+        after: AfterCall = after_call(outcome, ref.attempt, settings.attempts, settings.backoff,
+                                      now)
+        done = self.store.dialing.finish(ref, outcome, after, now, sip_code=sip_code,
+                                         duration=duration, recording=recording)
+        if live is not None:
+            self.calls.pop(ref.attempt_id, None)
+            if live.agent_call_id and live.agent_call_id != live.call_id:
+                self._hangup(live.account_id, live.agent_call_id)
+            if live.agent is not None:
+                self._agents_changed = True
+        if not done:
+            return
+        self._agents_changed = True
+        run = self.runs.get(ref.campaign_id)
+        if run is not None:
+            run.in_flight = max(0, run.in_flight - 1)
+            run.idle_until = min(run.idle_until, after.due_at if after.due_at else now)
+
+    def _hangup(self, account_id: int, call_id: str,
+                reason: HangupReason = HangupReason.NORMAL) -> None:
+        self._safely(lambda: self._provider(account_id).hangup(call_id, reason))
+
+    def _safely(self, request: Callable[[], None]) -> None:
+        """Run a provider request; a refusal is logged, the call's events still decide."""
+        try:
+            request()
+        except ProviderError as exc:
+            log.warning("provider refused a request: %s", exc)
+
+    def _settings(self, campaign_id: int) -> tuple[CampaignSettings, int, int]:
+        """A campaign's settings, version and account, cached by version."""
+        run = self.runs.get(campaign_id)
+        if run is not None:
+            return run.settings, run.campaign.version, run.campaign.account_id
+        cached = self._settings_cache.get(campaign_id)
+        if cached is None:
+            campaign = self.store.campaigns.get(campaign_id)
+            cached = (campaign.version, campaign.settings, campaign.account_id)
+            self._settings_cache[campaign_id] = cached
+        return cached[1], cached[0], cached[2]

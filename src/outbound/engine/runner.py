@@ -1,0 +1,89 @@
+"""Drives an Engine on a Clock: steps at the engine's wake-ups and right after every event.
+
+The same runner serves both kinds of time: on a RealClock its timers are asyncio timers, on a
+VirtualClock they are entries in the heap the simulation jumps through.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from outbound.clock import Clock, TimerHandle
+from outbound.engine.core import Engine
+from outbound.telephony.port import CallEvent
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    def __init__(self, engine: Engine, clock: Clock,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.on_failure = on_failure
+        self.dialing = True  # False while draining: events are applied, nothing new is dialed
+        self._step_at = float("inf")
+        self._step_timer: TimerHandle | None = None
+        self._housekeeping_timer: TimerHandle | None = None
+        self._stopped = False
+
+    def start(self) -> None:
+        self._stopped = False
+        self._housekeep()
+
+    def stop(self) -> None:
+        self._stopped = True
+        for timer in (self._step_timer, self._housekeeping_timer):
+            if timer is not None:
+                timer.cancel()
+        self._step_at = float("inf")
+
+    def on_event(self, event: CallEvent) -> None:
+        """The provider's event sink."""
+        self._guard(lambda: self.engine.apply(event))
+        self.poke()
+
+    def poke(self) -> None:
+        """Step as soon as possible."""
+        self._schedule(self.clock.now())
+
+    def _schedule(self, when: float) -> None:
+        if self._stopped or when >= self._step_at:
+            return
+        if self._step_timer is not None:
+            self._step_timer.cancel()
+        self._step_at = when
+        self._step_timer = self.clock.call_at(when, self._step)
+
+    def _step(self) -> None:
+        self._step_at = float("inf")
+        self._step_timer = None
+        if not self.dialing:
+            self._guard(lambda: self.engine.step_waiting(self.clock.now()))
+            return
+        wake: list[float | None] = [None]
+        self._guard(lambda: wake.__setitem__(0, self.engine.step(self.clock.now())))
+        if wake[0] is not None:
+            self._schedule(wake[0])
+
+    def _housekeep(self) -> None:
+        if self._stopped:
+            return
+        nxt: list[float] = [self.clock.now() + self.engine.tuning.housekeeping]
+        if self.dialing:
+            self._guard(lambda: nxt.__setitem__(0, self.engine.housekeeping(self.clock.now())))
+        else:
+            self._guard(lambda: self.engine.heartbeat(self.clock.now()))
+        self._housekeeping_timer = self.clock.call_at(nxt[0], self._housekeep)
+        self.poke()
+
+    def _guard(self, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except Exception as exc:
+            if self.on_failure is None:
+                raise
+            log.exception("the engine failed; stopping")
+            self.stop()
+            self.on_failure(exc)

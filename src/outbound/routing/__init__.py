@@ -1,0 +1,1 @@
+"""Who answers a bridged call: agents, departments and voice menus."""

@@ -1,0 +1,38 @@
+"""The store: SQL schema, migrations and repositories. SQLite by default, PostgreSQL to scale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from outbound.store.accounts import AccountsRepo
+from outbound.store.campaigns import CampaignsRepo
+from outbound.store.contacts import ContactsRepo
+from outbound.store.db import connect, migrate
+from outbound.store.dialing import DialingRepo
+from outbound.store.dnc import DncRepo
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """Every repository over one database."""
+
+    engine: Engine
+    accounts: AccountsRepo
+    campaigns: CampaignsRepo
+    contacts: ContactsRepo
+    dnc: DncRepo
+    dialing: DialingRepo
+
+    @classmethod
+    def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
+        engine = connect(url)
+        if migrate_schema:
+            migrate(engine)
+        accounts = AccountsRepo(engine)
+        return cls(engine, accounts, CampaignsRepo(engine, accounts), ContactsRepo(engine),
+                   DncRepo(engine), DialingRepo(engine))
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,160 @@
+"""Accounts and what belongs to them: users, phone numbers, departments, agents, voice menus."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.engine import Row
+
+from outbound.domain.errors import InvalidInput, NotFound
+from outbound.domain.hours import BusinessHours, load_zone
+from outbound.store.db import reading
+from outbound.store.schema import (
+    accounts,
+    agents,
+    departments,
+    phone_numbers,
+    users,
+    voice_menus,
+)
+
+ROLES = ("owner", "admin", "user")
+DEFAULT_PROVIDER: dict[str, Any] = {"kind": "sim", "network": {}}
+
+
+def _lookup(table: Any, ref: str | int, where: Any, what: str, conn: Any) -> Row[Any]:
+    """A row by id (digits) or unique name."""
+    text = str(ref).strip()
+    query = select(table).where(where)
+    if text.isdigit():
+        row = conn.execute(query.where(table.c.id == int(text))).first()
+        if row is not None:
+            return row  # type: ignore[no-any-return]
+    row = conn.execute(query.where(table.c.name == text)).first()
+    if row is None:
+        raise NotFound(f"no {what} {text!r}")
+    return row  # type: ignore[no-any-return]
+
+
+class AccountsRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self, name: str, *, timezone: str, region: str, now: float,
+        business_hours: BusinessHours | None = None, provider: dict[str, Any] | None = None,
+    ) -> int:
+        if not name.strip():
+            raise InvalidInput("name", "must not be empty")
+        load_zone(timezone)
+        if not (len(region) == 2 and region.isalpha()):
+            raise InvalidInput("region", f"must be a two-letter country code (got {region!r})")
+        hours = business_hours or BusinessHours.parse(
+            timezone, ["mon", "tue", "wed", "thu", "fri"], "09:00", "19:00"
+        )
+        with self.engine.begin() as conn:
+            if conn.execute(select(accounts.c.id).where(accounts.c.name == name)).first():
+                raise InvalidInput("name", f"an account named {name!r} already exists")
+            return int(conn.execute(insert(accounts).values(
+                name=name, timezone=timezone, region=region.upper(),
+                business_hours=hours.to_dict(), provider=provider or DEFAULT_PROVIDER,
+                created_at=now,
+            )).inserted_primary_key[0])
+
+    def get(self, ref: str | int) -> Row[Any]:
+        with reading(self.engine) as conn:
+            return _lookup(accounts, ref, accounts.c.id > 0, "account", conn)
+
+    def all(self) -> list[Row[Any]]:
+        with reading(self.engine) as conn:
+            return list(conn.execute(select(accounts).order_by(accounts.c.id)))
+
+    def set_provider(self, account_id: int, provider: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(accounts).where(accounts.c.id == account_id).values(
+                provider=provider))
+
+    def business_hours(self, account: Row[Any]) -> BusinessHours:
+        return BusinessHours.parse(**account.business_hours)
+
+    # -- users -------------------------------------------------------------------------------
+
+    def add_user(self, account_id: int, email: str, role: str, now: float,
+                 name: str | None = None, password_hash: str | None = None) -> int:
+        if role not in ROLES:
+            raise InvalidInput("role", f"must be one of {', '.join(ROLES)} (got {role!r})")
+        if "@" not in email:
+            raise InvalidInput("email", f"must be an e-mail address (got {email!r})")
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(users).values(
+                account_id=account_id, email=email.lower(), name=name or email, role=role,
+                password_hash=password_hash, created_at=now,
+            )).inserted_primary_key[0])
+
+    # -- numbers, departments, agents, menus ---------------------------------------------
+
+    def add_numbers(self, account_id: int, numbers: Iterable[str]) -> None:
+        with self.engine.begin() as conn:
+            have = set(conn.execute(select(phone_numbers.c.e164).where(
+                phone_numbers.c.account_id == account_id)).scalars())
+            fresh = [{"account_id": account_id, "e164": n} for n in dict.fromkeys(numbers)
+                     if n not in have]
+            if fresh:
+                conn.execute(insert(phone_numbers), fresh)
+
+    def numbers(self, account_id: int) -> list[str]:
+        with reading(self.engine) as conn:
+            return list(conn.execute(select(phone_numbers.c.e164).where(
+                phone_numbers.c.account_id == account_id).order_by(phone_numbers.c.id)).scalars())
+
+    def add_department(self, account_id: int, name: str) -> int:
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(departments.c.id).where(
+                departments.c.account_id == account_id, departments.c.name == name)).scalar()
+            if existing is not None:
+                return int(existing)
+            return int(conn.execute(insert(departments).values(
+                account_id=account_id, name=name)).inserted_primary_key[0])
+
+    def add_agent(self, account_id: int, name: str, now: float, *, department_id: int | None,
+                  phone: str | None = None, sip_uri: str | None = None,
+                  availability: str = "available") -> int:
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(agents.c.id).where(
+                agents.c.account_id == account_id, agents.c.name == name)).scalar()
+            if existing is not None:
+                raise InvalidInput("name", f"an agent named {name!r} already exists")
+            return int(conn.execute(insert(agents).values(
+                account_id=account_id, name=name, department_id=department_id, phone=phone,
+                sip_uri=sip_uri, availability=availability, idle_since=now,
+            )).inserted_primary_key[0])
+
+    def set_availability(self, account_id: int, agent_ref: str | int, availability: str) -> None:
+        if availability not in ("available", "offline"):
+            raise InvalidInput("availability", "must be available or offline")
+        with self.engine.begin() as conn:
+            row = _lookup(agents, agent_ref, agents.c.account_id == account_id, "agent", conn)
+            conn.execute(update(agents).where(agents.c.id == row.id).values(
+                availability=availability))
+
+    def agents(self, account_id: int) -> list[Row[Any]]:
+        with reading(self.engine) as conn:
+            query = select(agents, departments.c.name.label("department")).outerjoin(
+                departments, departments.c.id == agents.c.department_id
+            ).where(agents.c.account_id == account_id).order_by(agents.c.id)
+            return list(conn.execute(query))
+
+    def add_voice_menu(self, account_id: int, name: str, prompt: str,
+                       options: dict[str, str]) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(insert(voice_menus).values(
+                account_id=account_id, name=name, prompt=prompt, options=options,
+            )).inserted_primary_key[0])
+
+    def target_exists(self, account_id: int, kind: str, name: str) -> bool:
+        table = {"department": departments, "agent": agents, "voice_menu": voice_menus}[kind]
+        with reading(self.engine) as conn:
+            return bool(conn.execute(select(func.count()).select_from(table).where(
+                table.c.account_id == account_id, table.c.name == name)).scalar())

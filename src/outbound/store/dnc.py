@@ -1,0 +1,78 @@
+"""The per-account do-not-call list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Row
+
+from outbound.store.db import reading
+from outbound.store.schema import dnc
+
+_BATCH = 5000
+
+
+class DncRepo:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, account_id: int, numbers: Iterable[str], now: float, *,
+            added_by: str | None = None, source: str | None = None,
+            conn: Connection | None = None) -> int:
+        """Add E.164 numbers (already normalized); those already listed are kept as they were.
+
+        Returns how many were new."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.add(account_id, numbers, now, added_by=added_by, source=source,
+                                conn=own)
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        added = 0
+        batch: list[dict[str, Any]] = []
+
+        def flush() -> int:
+            if not batch:
+                return 0
+            result = conn.execute(
+                dialect_insert(dnc).on_conflict_do_nothing(index_elements=["account_id", "phone"]),
+                batch,
+            )
+            count = max(0, result.rowcount)
+            batch.clear()
+            return count
+
+        for number in numbers:
+            batch.append({"account_id": account_id, "phone": number, "added_at": now,
+                          "added_by": added_by, "source": source})
+            if len(batch) >= _BATCH:
+                added += flush()
+        added += flush()
+        return added
+
+    def contains(self, conn: Connection, account_id: int, numbers: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(numbers), 500):
+            chunk = numbers[i:i + 500]
+            found.update(conn.execute(select(dnc.c.phone).where(
+                dnc.c.account_id == account_id, dnc.c.phone.in_(chunk))).scalars())
+        return found
+
+    def remove(self, account_id: int, numbers: Iterable[str]) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(delete(dnc).where(
+                dnc.c.account_id == account_id, dnc.c.phone.in_(list(numbers)))).rowcount)
+
+    def search(self, account_id: int, prefix: str, limit: int = 100) -> list[Row[Any]]:
+        with reading(self.engine) as conn:
+            return list(conn.execute(select(dnc).where(
+                dnc.c.account_id == account_id, dnc.c.phone.startswith(prefix, autoescape=True),
+            ).order_by(dnc.c.phone).limit(limit)))
+
+    def all(self, account_id: int) -> Iterable[Row[Any]]:
+        with reading(self.engine) as conn:
+            yield from conn.execution_options(yield_per=5000).execute(
+                select(dnc).where(dnc.c.account_id == account_id).order_by(dnc.c.phone))

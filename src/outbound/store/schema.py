@@ -1,0 +1,199 @@
+"""Every table, in SQLAlchemy Core. Migrations in `migrations/` create exactly this.
+
+Times are POSIX seconds (UTC) in double-precision columns: the engine compares and orders
+them on every claim, and one representation serves SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("timezone", String(64), nullable=False),
+    Column("region", String(2), nullable=False),
+    # Default business hours for campaigns without an override (BusinessHours.to_dict()).
+    Column("business_hours", JSON, nullable=False),
+    # Telephony settings: {"kind": "sim", "network": {...}}.
+    Column("provider", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # owner | admin | user
+    Column("password_hash", Text),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("account_id", "email"),
+)
+
+phone_numbers = Table(
+    "phone_numbers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("e164", String(20), nullable=False),
+    UniqueConstraint("account_id", "e164"),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("department_id", ForeignKey("departments.id", ondelete="SET NULL")),
+    Column("user_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("phone", String(20)),
+    Column("sip_uri", String(300)),
+    Column("availability", String(16), nullable=False),  # available | offline
+    # The call attempt this agent is on or reserved for; NULL when free. Set only by an
+    # atomic conditional UPDATE, so an agent is never on two calls at once.
+    Column("busy_attempt_id", Integer),
+    Column("idle_since", Float, nullable=False),  # longest-idle first
+    UniqueConstraint("account_id", "name"),
+    Index("ix_agents_free", "department_id", "busy_attempt_id", "idle_since"),
+)
+
+voice_menus = Table(
+    "voice_menus",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("options", JSON, nullable=False),  # {"1": "confirm", "2": "cancel"}
+    UniqueConstraint("account_id", "name"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("settings", JSON, nullable=False),  # CampaignSettings.to_dict()
+    Column("start_at", Float),  # scheduled start (copied out of settings to query it)
+    Column("seed", Integer, nullable=False),  # for random rotation
+    Column("rotation_cursor", Integer, nullable=False, default=0),
+    Column("pacer_tat", Float, nullable=False, default=0.0),  # next dial's earliest start
+    # Bumped by every change of status or settings, so a worker re-reads only what changed.
+    Column("version", Integer, nullable=False, default=1),
+    # Campaign lease: the worker dialing this campaign, and until when its claim holds.
+    Column("owner", String(64)),
+    Column("owner_until", Float),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    UniqueConstraint("account_id", "name"),
+    Index("ix_campaigns_status", "status"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),  # list order; dials follow it
+    Column("phone", String(20), nullable=False),  # E.164
+    Column("name", String(200)),
+    Column("fields", JSON),  # every other column of the upload
+    Column("agent", String(200)),  # the agent this contact asks for, if any
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", Float),  # retry_queued: the earliest next dial
+    Column("lease_until", Float),  # in flight: reset by the sweeper once past
+    Column("caller_id", String(20)),  # the number of its first attempt (sticky rotation)
+    Column("digit", String(1)),  # voice-menu answer
+    Column("dnc_flagged", Boolean, nullable=False, default=False),  # on DNC at import
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("campaign_id", "phone"),
+    Index("ix_contacts_queue", "campaign_id", "status", "position"),
+    Index("ix_contacts_due", "campaign_id", "status", "due_at"),
+    Index("ix_contacts_lease", "status", "lease_until"),
+)
+
+call_attempts = Table(
+    "call_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),  # 1, 2, … per contact
+    Column("phone", String(20), nullable=False),
+    Column("caller_id", String(20), nullable=False),
+    Column("call_id", String(100)),  # the provider's id for the customer leg
+    Column("agent_call_id", String(100)),  # agent-first: the agent leg
+    Column("agent_id", Integer),
+    Column("agent", String(200)),
+    Column("started_at", Float, nullable=False),
+    Column("ringing_at", Float),
+    Column("answered_at", Float),
+    Column("bridged_at", Float),
+    Column("ended_at", Float),
+    Column("outcome", String(20)),
+    Column("sip_code", Integer),
+    Column("duration", Float),
+    Column("status_after", String(16)),
+    Column("digit", String(1)),
+    Column("recording", Text),
+    # One attempt number per contact: a retried originate is recognised, never doubled.
+    UniqueConstraint("contact_id", "attempt"),
+    Index("ix_attempts_campaign", "campaign_id", "id"),
+    Index("ix_attempts_call", "call_id"),
+)
+
+dnc = Table(
+    "dnc",
+    metadata,
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("phone", String(20), primary_key=True),  # E.164
+    Column("added_at", Float, nullable=False),
+    Column("added_by", String(320)),
+    Column("source", String(200)),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("contact_id", Integer),
+    Column("detail", JSON),
+    Index("ix_events_campaign", "campaign_id", "id"),
+)

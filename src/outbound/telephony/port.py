@@ -1,0 +1,97 @@
+"""The Provider port: a handful of requests out, a stream of call events back.
+
+`originate` returns at once with the provider's call id; `ringing`, `answered`, `digit` and
+`completed` arrive later through the event sink the provider was built with. Every adapter
+turns its vendor's failures into `outbound.domain.errors.ProviderError` at this edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from outbound.domain.contacts import Outcome
+
+
+class Leg(StrEnum):
+    CUSTOMER = "customer"  # the call to the contact
+    AGENT = "agent"  # agent-first: the call to the agent, placed before the customer's
+
+
+class EventKind(StrEnum):
+    RINGING = "ringing"  # the far end is alerting
+    ANSWERED = "answered"  # the far end picked up
+    DIGIT = "digit"  # a DTMF digit was pressed during a voice menu
+    COMPLETED = "completed"  # the call ended; carries its outcome
+
+
+class HangupReason(StrEnum):
+    NORMAL = "normal"  # we are done with the call
+    ABANDONED = "abandoned"  # no agent in time: play the short apology, then hang up
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEndpoint:
+    """Where an agent is reached, and who it is (for the simulator's handle times)."""
+
+    agent_id: int
+    name: str
+    department: str | None
+    phone: str | None
+    sip_uri: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateRequest:
+    attempt_id: int  # our idempotency key: the same attempt never becomes two calls
+    leg: Leg
+    to: str  # E.164 for a customer; the agent's address for an agent leg
+    caller_id: str  # E.164 from the rotation
+    record: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MenuPrompt:
+    """A voice menu: the prompt text and the digits it accepts."""
+
+    prompt: str
+    options: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Something that happened to a call, as the provider reports it."""
+
+    attempt_id: int  # the attempt the call belongs to (echoed from OriginateRequest)
+    leg: Leg
+    call_id: str
+    kind: EventKind
+    at: float  # when it happened, POSIX seconds
+    outcome: Outcome | None = None  # completed only
+    sip_code: int | None = None  # completed only, when the network gave one
+    duration: float | None = None  # completed only: seconds talked after the answer
+    recording: str | None = None  # completed only: path or URL of the recording
+    digit: str | None = None  # digit only
+
+
+EventSink = Callable[[CallEvent], None]
+
+
+class Provider(Protocol):
+    def originate(self, request: OriginateRequest) -> str:
+        """Place a call; returns the provider's call id at once."""
+        ...
+
+    def bridge(self, call_id: str, agent: AgentEndpoint, agent_call_id: str | None) -> None:
+        """Join an answered call to an agent: dial the agent, or join its existing leg."""
+        ...
+
+    def play_menu(self, call_id: str, menu: MenuPrompt) -> None:
+        """Play a voice menu on an answered call and report the digit pressed."""
+        ...
+
+    def hangup(self, call_id: str, reason: HangupReason) -> None:
+        """End a call (after the apology message when abandoned)."""
+        ...

@@ -1,0 +1,316 @@
+"""The simulated telephone network: a real Provider adapter whose calls live on a Clock.
+
+Each call's fate is drawn from a network profile with a generator seeded by the network seed
+and the attempt, so a run is the same for the same seed whatever order calls are placed in, and
+a retried originate of the same attempt is the same call. Events are scheduled on whichever
+Clock the network is given: virtual time for `outbound simulate`, the wall clock for the demo
+and the worker. Recorded calls leave a short, real, playable WAV file.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from outbound.clock import Clock, TimerHandle
+from outbound.domain.contacts import Outcome
+from outbound.domain.errors import InvalidInput, ProviderError
+from outbound.telephony.port import (
+    AgentEndpoint,
+    CallEvent,
+    EventKind,
+    EventSink,
+    HangupReason,
+    Leg,
+    MenuPrompt,
+    OriginateRequest,
+)
+
+FATES = ("answer", "busy", "no_answer", "invalid", "rejected", "provider_error")
+_SIP = {"busy": 486, "no_answer": 480, "invalid": 404, "rejected": 603, "provider_error": 503}
+_OUTCOME = {
+    "busy": Outcome.BUSY,
+    "no_answer": Outcome.NO_ANSWER,
+    "invalid": Outcome.INVALID_NUMBER,
+    "rejected": Outcome.REJECTED,
+    "provider_error": Outcome.PROVIDER_ERROR,
+}
+# A customer who hears nothing after answering hangs up by then.
+_SILENCE_PATIENCE = 30.0
+
+
+def _range(data: dict[str, Any], key: str, default: tuple[float, float]) -> tuple[float, float]:
+    value = data.get(key, list(default))
+    ok = (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+        and 0 <= value[0] <= value[1] <= 86400
+    )
+    if not ok:
+        raise InvalidInput(key, f"must be [low, high] seconds with 0 <= low <= high (got {value!r})")
+    return float(value[0]), float(value[1])
+
+
+def _share(data: dict[str, Any], key: str, default: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidInput(key, f"must be a share from 0 to 1 (got {value!r})")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkProfile:
+    """How the simulated network treats calls: shares of each fate and how long things take."""
+
+    answer: float = 0.35
+    busy: float = 0.10
+    no_answer: float = 0.40
+    invalid: float = 0.05
+    rejected: float = 0.05
+    provider_error: float = 0.05
+    ring_seconds: tuple[float, float] = (3.0, 25.0)  # ringing before answer or give-up
+    talk_seconds: tuple[float, float] = (20.0, 300.0)  # talk when no agent handle time applies
+    digits: dict[str, float] = field(default_factory=lambda: {"1": 0.6, "2": 0.3})
+    # Per department: how long its agents talk on a bridged call.
+    handle_seconds: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    KEYS = (*FATES, "ring_seconds", "talk_seconds", "digits")
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> NetworkProfile:
+        if not isinstance(data, dict):
+            raise InvalidInput("network", "must be a table of shares and ranges")
+        unknown = sorted(set(data) - set(cls.KEYS))
+        if unknown:
+            raise InvalidInput(unknown[0], f"unknown key (allowed: {', '.join(cls.KEYS)})")
+        defaults = cls()
+        shares = {fate: _share(data, fate, getattr(defaults, fate)) for fate in FATES}
+        if any(fate in data for fate in FATES) and abs(sum(shares.values()) - 1) > 1e-6:
+            raise InvalidInput(
+                "answer",
+                f"the shares {', '.join(FATES)} must add up to 1 (got {sum(shares.values()):g})",
+            )
+        digits = data.get("digits", defaults.digits)
+        if not isinstance(digits, dict) or not all(
+            isinstance(k, str) and len(k) == 1 and k in "0123456789*#" for k in digits
+        ):
+            raise InvalidInput("digits", "must map single digits (0-9, *, #) to shares")
+        digit_shares = {k: _share(digits, k, 0) for k in digits}
+        if sum(digit_shares.values()) > 1 + 1e-9:
+            raise InvalidInput("digits", "shares must add up to at most 1 (the rest press nothing)")
+        return cls(
+            **shares,
+            ring_seconds=_range(data, "ring_seconds", defaults.ring_seconds),
+            talk_seconds=_range(data, "talk_seconds", defaults.talk_seconds),
+            digits=digit_shares,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {fate: getattr(self, fate) for fate in FATES}
+        out["ring_seconds"] = list(self.ring_seconds)
+        out["talk_seconds"] = list(self.talk_seconds)
+        out["digits"] = dict(self.digits)
+        return out
+
+
+@dataclass(slots=True)
+class _Call:
+    request: OriginateRequest
+    call_id: str
+    rng: random.Random
+    fate: str
+    answered_at: float | None = None
+    ended: bool = False
+    talk_end: float | None = None
+    agent_call_id: str | None = None
+    timers: list[TimerHandle] = field(default_factory=list)
+
+
+class SimulatedNetwork:
+    """A Provider whose calls are scheduled on a Clock; deterministic for a seed."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        profile: NetworkProfile,
+        sink: EventSink,
+        *,
+        seed: int = 0,
+        recordings_dir: Path | None = None,
+    ) -> None:
+        self.clock = clock
+        self.profile = profile
+        self.sink = sink
+        self.seed = seed
+        self.recordings_dir = recordings_dir
+        self._calls: dict[str, _Call] = {}
+
+    # -- the port ---------------------------------------------------------------------------
+
+    def originate(self, request: OriginateRequest) -> str:
+        call_id = f"sim-{request.attempt_id}-{request.leg.value}"
+        if call_id in self._calls:  # a retried originate: the same call
+            return call_id
+        if not request.to:
+            raise ProviderError("the simulated network needs a number to call")
+        rng = random.Random(f"{self.seed}:{request.attempt_id}:{request.leg.value}")
+        fate = "answer" if request.leg is Leg.AGENT else self._draw_fate(rng)
+        call = _Call(request, call_id, rng, fate)
+        self._calls[call_id] = call
+        now = self.clock.now()
+        ring_lo, ring_hi = self.profile.ring_seconds
+        setup = min(0.3, ring_lo / 4)
+        if fate in ("busy", "invalid", "provider_error"):
+            self._at(call, now + min(1.0, ring_lo), lambda: self._end(call, _OUTCOME[fate], fate))
+            return call_id
+        self._at(call, now + setup, lambda: self._emit(call, EventKind.RINGING))
+        ring = min(1.0, ring_lo) if request.leg is Leg.AGENT else rng.uniform(ring_lo, ring_hi)
+        if fate == "answer":
+            self._at(call, now + setup + ring, lambda: self._answer(call))
+        else:
+            self._at(call, now + setup + ring, lambda: self._end(call, _OUTCOME[fate], fate))
+        return call_id
+
+    def bridge(self, call_id: str, agent: AgentEndpoint, agent_call_id: str | None) -> None:
+        call = self._live(call_id)
+        call.agent_call_id = agent_call_id
+        low, high = self.profile.handle_seconds.get(agent.department or "", self.profile.talk_seconds)
+        self._talk(call, call.rng.uniform(low, high))
+
+    def play_menu(self, call_id: str, menu: MenuPrompt) -> None:
+        call = self._live(call_id)
+        pressed = self._draw_digit(call.rng)
+        listen = min(3.0, self.profile.talk_seconds[0])
+        if pressed is not None:
+            self._at(call, self.clock.now() + listen, lambda: self._emit(call, EventKind.DIGIT, pressed))
+        self._talk(call, listen + min(1.0, self.profile.talk_seconds[0]))
+
+    def hangup(self, call_id: str, reason: HangupReason) -> None:
+        call = self._calls.get(call_id)
+        if call is None or call.ended:
+            return
+        self._cancel(call)
+        if reason is HangupReason.ABANDONED:
+            apology = min(2.0, self.profile.talk_seconds[0])
+            self._at(call, self.clock.now() + apology, lambda: self._end(call, Outcome.ABANDONED))
+        elif call.answered_at is not None:
+            self._end(call, Outcome.COMPLETED)
+        else:
+            self._end(call, Outcome.NO_ANSWER, "no_answer")
+
+    def drop_all(self) -> None:
+        """Forget every call in flight without a word: what a process death does."""
+        for call in self._calls.values():
+            self._cancel(call)
+        self._calls.clear()
+
+    @property
+    def calls_in_flight(self) -> int:
+        return sum(1 for c in self._calls.values() if not c.ended)
+
+    # -- inside the network -----------------------------------------------------------------
+
+    def _draw_fate(self, rng: random.Random) -> str:
+        point = rng.random()
+        for fate in FATES:
+            point -= getattr(self.profile, fate)
+            if point < 0:
+                return fate
+        return "no_answer"
+
+    def _draw_digit(self, rng: random.Random) -> str | None:
+        point = rng.random()
+        for digit, share in sorted(self.profile.digits.items()):
+            point -= share
+            if point < 0:
+                return digit
+        return None
+
+    def _at(self, call: _Call, when: float, action: Any) -> None:
+        call.timers.append(self.clock.call_at(when, action))
+
+    def _cancel(self, call: _Call) -> None:
+        for timer in call.timers:
+            timer.cancel()
+        call.timers.clear()
+
+    def _live(self, call_id: str) -> _Call:
+        call = self._calls.get(call_id)
+        if call is None or call.ended or call.answered_at is None:
+            raise ProviderError(f"call {call_id} is not an answered call in progress")
+        return call
+
+    def _emit(self, call: _Call, kind: EventKind, digit: str | None = None) -> None:
+        request = call.request
+        self.sink(
+            CallEvent(request.attempt_id, request.leg, call.call_id, kind, self.clock.now(),
+                      digit=digit)
+        )
+
+    def _answer(self, call: _Call) -> None:
+        call.answered_at = self.clock.now()
+        self._emit(call, EventKind.ANSWERED)
+        # Nobody speaks to an answered customer: they hang up after a while.
+        if call.request.leg is Leg.CUSTOMER:
+            self._at(call, call.answered_at + _SILENCE_PATIENCE,
+                     lambda: self._end(call, Outcome.COMPLETED))
+
+    def _talk(self, call: _Call, seconds: float) -> None:
+        self._cancel(call)
+        call.talk_end = self.clock.now() + seconds
+        self._at(call, call.talk_end, lambda: self._end(call, Outcome.COMPLETED))
+
+    def _end(self, call: _Call, outcome: Outcome, fate: str | None = None) -> None:
+        if call.ended:
+            return
+        call.ended = True
+        self._cancel(call)
+        now = self.clock.now()
+        duration = None if call.answered_at is None else now - call.answered_at
+        recording = None
+        if (call.request.record and call.answered_at is not None
+                and call.request.leg is Leg.CUSTOMER and self.recordings_dir is not None):
+            recording = str(write_recording(self.recordings_dir, call.request.attempt_id))
+        sip = 200 if outcome is Outcome.COMPLETED else _SIP.get(fate or "", None)
+        if outcome is Outcome.ABANDONED:
+            sip = 200
+        request = call.request
+        self.sink(CallEvent(request.attempt_id, request.leg, call.call_id, EventKind.COMPLETED,
+                            now, outcome=outcome, sip_code=sip, duration=duration,
+                            recording=recording))
+        if call.agent_call_id:
+            agent_leg = self._calls.get(call.agent_call_id)
+            if agent_leg is not None:
+                self._end(agent_leg, Outcome.COMPLETED)
+        del self._calls[call.call_id]
+
+
+_RATE = 8000
+_TONES: dict[int, bytes] = {}
+
+
+def write_recording(directory: Path, attempt_id: int) -> Path:
+    """A one-second, 8 kHz, 16-bit mono WAV: two tones that differ from call to call."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key = attempt_id % 8
+    frames = _TONES.get(key)
+    if frames is None:
+        low, high = 330.0 + 40 * key, 660.0 + 40 * key
+        samples = (
+            int(8000 * math.sin(2 * math.pi * (low if i < _RATE // 2 else high) * i / _RATE))
+            for i in range(_RATE)
+        )
+        frames = _TONES[key] = b"".join(struct.pack("<h", s) for s in samples)
+    path = directory / f"attempt-{attempt_id}.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(_RATE)
+        out.writeframes(frames)
+    return path
