@@ -85,8 +85,13 @@ class BusinessHours:
     def _instant(self, day: date, minute: int, zone: ZoneInfo) -> float:
         if minute >= _MINUTES_PER_DAY:
             day, minute = day + timedelta(days=1), minute - _MINUTES_PER_DAY
-        local = datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone)
-        return local.astimezone(UTC).timestamp()
+        wall = datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+        for step in range(0, 24 * 60):  # a skipped wall time: the first minute after the gap
+            local = (wall + timedelta(minutes=step)).replace(tzinfo=zone)
+            instant = local.astimezone(UTC)
+            if instant.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
+                return instant.timestamp()
+        raise AssertionError(f"no wall time after {wall} exists in {zone}")
 
     def window(self, now: float) -> tuple[float, float]:
         """The open window containing `now`, or else the next one: (opens, closes) instants.

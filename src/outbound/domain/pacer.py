@@ -8,11 +8,28 @@ at least 1/rate apart, which keeps every half-open one-second window at or under
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 
-# Floating-point sums of 1/rate can land a hair early (0.2 * 5 < 1.0); a nanosecond of slack
-# per interval keeps the one-second-window guarantee exact.
-_SLACK = 1e-9
+
+@lru_cache(maxsize=256)
+def interval(rate: float) -> float:
+    """1/rate rounded up to a float, so that `rate` intervals never sum to under a second."""
+    step = 1.0 / rate
+    while Fraction(step) * Fraction(rate) < 1:
+        step = math.nextafter(step, math.inf)
+    return step
+
+
+def _after(base: float, step: float) -> float:
+    """The first float at least `step` after `base`: at POSIX-time magnitudes a float is only
+    about 0.24 µs fine, and a plain sum can land short."""
+    moment = base + step
+    while Fraction(moment) - Fraction(base) < Fraction(step):
+        moment = math.nextafter(moment, math.inf)
+    return moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +43,7 @@ class Pacer:
 
     def take(self, now: float, rate: float) -> Pacer:
         """The state after a dial started at `now` (which must be `ready`)."""
-        return Pacer(max(self.tat, now) + 1.0 / rate + _SLACK)
+        return Pacer(_after(max(self.tat, now), interval(rate)))
 
     def allowance(self, now: float, rate: float, limit: int) -> tuple[int, Pacer]:
         """How many dials may start at `now` (at most `limit`), and the state after them.

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from outbound.clock import Clock
 from outbound.domain.contacts import AfterCall, Outcome, after_call
@@ -53,6 +53,9 @@ from outbound.telephony.port import (
 
 log = logging.getLogger(__name__)
 
+_VERSION = select(campaigns.c.version, campaigns.c.owner).where(
+    campaigns.c.id == bindparam("p_id"))
+
 
 class Providers(Protocol):
     """Each account's telephone network."""
@@ -70,7 +73,7 @@ class Tuning:
     sweep: float = 10.0  # look for expired leases this often
     housekeeping: float = 1.0  # scheduled starts and status changes are noticed this fast
     acquire: float = 5.0  # look for campaigns without a live owner this often
-    refresh: float = 0.2  # re-read a running campaign's settings at most this often
+    refresh: float = 1.0  # re-read a running campaign's status and settings this often
     ring_watchdog: float = 180.0  # a call not answered by then is presumed stuck
     call_watchdog: float = 4 * 3600.0  # an answered call longer than this is presumed stuck
     abandon_window: float = ABANDON_WINDOW_SECONDS
@@ -119,6 +122,7 @@ class CampaignRun:
     window: tuple[float, float] = (0.0, 0.0)
     refreshed_at: float = float("-inf")
     idle_until: float = float("-inf")  # nothing claimable before this (or a new event)
+    retry_due: float = float("-inf")  # the earliest retry may be due from then on
     stale: bool = False
 
     @property
@@ -166,7 +170,7 @@ class Engine:
 
     def housekeeping(self, now: float) -> float:
         """Side work; returns when it next wants to run."""
-        self.store.campaigns.start_due(now)
+        next_start = self.store.campaigns.start_due(now)
         tuning = self.tuning
         if now - self._last_acquire >= tuning.acquire:
             self._last_acquire = now
@@ -179,9 +183,6 @@ class Engine:
         if now - self._last_sweep >= tuning.sweep:
             self._last_sweep = now
             self.sweep(now)
-        for run in self.runs.values():
-            run.stale = True
-        next_start = self.store.campaigns.next_scheduled_start()
         wake = now + tuning.housekeeping
         return min(wake, next_start) if next_start is not None and next_start > now else wake
 
@@ -207,8 +208,6 @@ class Engine:
             if campaign_id not in kept:
                 log.warning("%s lost campaign %s", self.worker_id, campaign_id)
                 del self.runs[campaign_id]
-            else:
-                self.runs[campaign_id].in_flight = self.store.dialing.in_flight(campaign_id)
         alive = []
         for live in self.calls.values():
             if now < live.watchdog:
@@ -244,6 +243,8 @@ class Engine:
                 if run is not None:
                     run.in_flight = max(0, run.in_flight - 1)
                     run.idle_until = min(run.idle_until, after.due_at or now)
+                    if after.due_at is not None:
+                        run.retry_due = min(run.retry_due, after.due_at)
         self.counters.resets += reset
         return reset
 
@@ -257,6 +258,7 @@ class Engine:
         for run in self.runs.values():
             run.stale = True
             run.idle_until = float("-inf")
+            run.retry_due = float("-inf")
 
     # -- dialing ---------------------------------------------------------------------------
 
@@ -279,8 +281,7 @@ class Engine:
         run.stale = False
         run.refreshed_at = now
         with reading(self.store.engine) as conn:
-            row = conn.execute(select(campaigns.c.version, campaigns.c.owner).where(
-                campaigns.c.id == run.campaign.id)).first()
+            row = conn.execute(_VERSION, {"p_id": run.campaign.id}).first()
         if row is None or row.owner != self.worker_id:
             self.runs.pop(run.campaign.id, None)
             return False
@@ -292,6 +293,7 @@ class Engine:
             run.window = (0.0, 0.0)
             run.campaign = campaign
             run.idle_until = float("-inf")
+            run.retry_due = float("-inf")
             if campaign.status.terminal:
                 self.runs.pop(campaign.id, None)
                 self.store.campaigns.release(self.worker_id, [campaign.id])
@@ -339,8 +341,17 @@ class Engine:
             free = dialing.free_agent_names(conn, campaign.account_id) if agent_first else None
             if agent_first and not free:
                 return "no_agent"
-            claimed = dialing.claim(conn, campaign.id, campaign.account_id, now,
-                                    now + self.tuning.lease_ttl, free)
+            claimed = None
+            lease = now + self.tuning.lease_ttl
+            if run.retry_due <= now:
+                claimed = dialing.claim(conn, campaign.id, campaign.account_id, now, lease,
+                                        retry=True, free_agents=free)
+                if claimed is None:
+                    due = dialing.next_retry_due(campaign.id, conn)
+                    run.retry_due = due if due is not None else float("inf")
+            if claimed is None:
+                claimed = dialing.claim(conn, campaign.id, campaign.account_id, now, lease,
+                                        retry=False, free_agents=free)
             if claimed is None:
                 return "none"
             if claimed.blocked:
@@ -400,9 +411,11 @@ class Engine:
             self.runs.pop(run.campaign.id, None)
             self.store.campaigns.release(self.worker_id, [run.campaign.id])
             return None
-        due = dialing.next_retry_due(run.campaign.id)
-        run.idle_until = due if due is not None and due > now else float("inf")
-        return due if due is not None and due > now else None
+        due = run.retry_due
+        if due == float("inf"):
+            return None
+        run.idle_until = due if due > now else now
+        return run.idle_until
 
     # -- call events -----------------------------------------------------------------------
 
@@ -465,7 +478,8 @@ class Engine:
                 self._safely(lambda: self._provider(live.account_id).play_menu(live.call_id or "", target.menu))
             return
         if live.agent is not None:  # agent-first: the agent is already on the line
-            self._bridge(live, target, now)
+            self.store.dialing.mark_bridged(live.ref.attempt_id, now)
+            self._bridge(live, target)
             return
         live.state = CallState.WAITING
         live.wait_until = now + self.tuning.abandon_window
@@ -477,17 +491,18 @@ class Engine:
         with self.store.engine.begin() as conn:
             agent = reserve_agent(self.store, conn, account_id, live.ref.attempt_id, target,
                                   live.preferred_agent, strict_preference=False)
-        if agent is None:
-            return False
-        live.agent = agent
-        self._bridge(live, target, now)
+            if agent is None:
+                return False
+            live.agent = agent
+            self.store.dialing.mark_bridged(live.ref.attempt_id, now, conn)
+        self._bridge(live, target)
         return True
 
-    def _bridge(self, live: LiveCall, target: Target, now: float) -> None:
+    def _bridge(self, live: LiveCall, target: Target) -> None:
+        """Join the answered customer to its agent (the bridge time is already recorded)."""
         assert live.agent is not None and live.call_id is not None
         live.state = CallState.BRIDGED
         live.wait_until = None
-        self.store.dialing.mark_bridged(live.ref.attempt_id, now)
         agent = endpoint(target, live.agent)
         self._safely(lambda: self._provider(live.account_id).bridge(live.call_id or "", agent,
                                                      live.agent_call_id))
@@ -538,6 +553,8 @@ class Engine:
         if run is not None:
             run.in_flight = max(0, run.in_flight - 1)
             run.idle_until = min(run.idle_until, after.due_at if after.due_at else now)
+            if after.due_at is not None:
+                run.retry_due = min(run.retry_due, after.due_at)
 
     def _hangup(self, account_id: int, call_id: str,
                 reason: HangupReason = HangupReason.NORMAL) -> None:

@@ -28,6 +28,9 @@ from outbound.store.db import sqlite_url
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
 # A simulation that has not finished after this much virtual time is stopped.
 HORIZON_SECONDS = 60 * 86400
+# Inside a simulation every change to the campaign comes from the script, which tells the
+# engine at once; polling the store for changes made elsewhere can be rare.
+SIMULATION_TUNING = Tuning(housekeeping=10.0, acquire=10.0, refresh=10.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,7 @@ class Simulation:
                  tuning: Tuning | None = None) -> None:
         self.scenario = scenario
         self.out_dir = out_dir
-        self.tuning = tuning
+        self.tuning = tuning or SIMULATION_TUNING
         out_dir.mkdir(parents=True, exist_ok=True)
         if store_url is None:
             data = out_dir / "store"

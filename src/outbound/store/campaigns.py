@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
@@ -56,6 +56,16 @@ class Campaign:
         return {"id": self.id, "account_id": self.account_id, "status": self.status.value,
                 **self.settings.to_dict(), "started_at": self.started_at,
                 "finished_at": self.finished_at}
+
+
+_SAVE_DIAL_STATE = update(campaigns).where(campaigns.c.id == bindparam("p_id")).values(
+    rotation_cursor=bindparam("p_cursor"), pacer_tat=bindparam("p_tat"))
+
+
+_UNOWNED = select(campaigns.c.id).where(
+    campaigns.c.status.in_((CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value)),
+    campaigns.c.owner.is_(None) | (campaigns.c.owner_until < bindparam("p_now")),
+).limit(1)
 
 
 def log_event(conn: Connection, campaign_id: int, at: float, kind: str,
@@ -155,32 +165,36 @@ class CampaignsRepo:
                       else "started")
             return new
 
-    def start_due(self, now: float) -> list[int]:
-        """Start every scheduled campaign whose start time has come."""
+    def start_due(self, now: float) -> float | None:
+        """Start every scheduled campaign whose time has come; returns the next start time."""
         with reading(self.engine) as conn:
-            due = list(conn.execute(select(campaigns.c.id).where(
-                campaigns.c.status == CampaignStatus.SCHEDULED.value,
-                campaigns.c.start_at <= now)).scalars())
-        started = []
-        for campaign_id in due:
+            scheduled = list(conn.execute(select(campaigns.c.id, campaigns.c.start_at).where(
+                campaigns.c.status == CampaignStatus.SCHEDULED.value)))
+        upcoming = []
+        for campaign_id, start_at in scheduled:
+            if start_at is None or start_at > now:
+                if start_at is not None:
+                    upcoming.append(start_at)
+                continue
             try:
                 self.act(campaign_id, CampaignAction.START, now)
-                started.append(campaign_id)
-            except (InvalidTransition, CannotStart):
-                continue
-        return started
-
-    def next_scheduled_start(self) -> float | None:
-        with reading(self.engine) as conn:
-            value = conn.execute(select(func.min(campaigns.c.start_at)).where(
-                campaigns.c.status == CampaignStatus.SCHEDULED.value)).scalar()
-        return None if value is None else float(value)
+            except (InvalidTransition, CannotStart) as exc:
+                with self.engine.begin() as conn:
+                    log_event(conn, campaign_id, now, "start_refused", detail={"why": str(exc)})
+                    conn.execute(update(campaigns).where(
+                        campaigns.c.id == campaign_id,
+                        campaigns.c.status == CampaignStatus.SCHEDULED.value,
+                    ).values(status=CampaignStatus.DRAFT.value, version=campaigns.c.version + 1))
+        return min(upcoming) if upcoming else None
 
     # -- campaign leases -----------------------------------------------------------------
 
     def acquire(self, owner: str, now: float, ttl: float, limit: int = 1000) -> list[int]:
         """Take every running or paused campaign that has no live owner (or is ours)."""
         live = (CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value)
+        with reading(self.engine) as conn:
+            if conn.execute(_UNOWNED, {"p_now": now}).first() is None:
+                return []
         with self.engine.begin() as conn:
             free = select(campaigns.c.id).where(
                 campaigns.c.status.in_(live),
@@ -219,8 +233,7 @@ class CampaignsRepo:
 
     def save_dial_state(self, conn: Connection, campaign_id: int, cursor: int,
                         tat: float) -> None:
-        conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(
-            rotation_cursor=cursor, pacer_tat=tat))
+        conn.execute(_SAVE_DIAL_STATE, {"p_id": campaign_id, "p_cursor": cursor, "p_tat": tat})
 
     def check_can_start(self, campaign: Campaign) -> None:
         """CannotStart unless the campaign has a pool and a transfer target that exists."""

@@ -11,7 +11,6 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 from outbound.domain.errors import OutboundError
 
@@ -25,11 +24,7 @@ class StoreError(OutboundError):
 def connect(url: str) -> Engine:
     """An Engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url,
-            connect_args={"timeout": 30, "check_same_thread": False},
-            poolclass=NullPool if ":memory:" not in url else None,
-        )
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         # Writers take the write lock at BEGIN, so a transaction never fails half-way on a
         # lock another connection took after its first read; readers (`reading`) do not.

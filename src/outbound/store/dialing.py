@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Engine, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from outbound.domain.contacts import (
@@ -76,99 +76,161 @@ def _skip_locked(query: Any, conn: Connection) -> Any:
     return query.with_for_update(skip_locked=True) if conn.dialect.name == "postgresql" else query
 
 
+def _claim_statement(retry: bool, agent_filter: bool, dialect: str) -> Any:
+    """The claim as one UPDATE … RETURNING, built once and reused with new parameters."""
+    status = C.RETRY_QUEUED if retry else C.PENDING
+    candidate = select(contacts.c.id).where(
+        contacts.c.campaign_id == bindparam("p_campaign_id"), contacts.c.status == status.value)
+    if retry:
+        candidate = candidate.where(contacts.c.due_at <= bindparam("p_now")).order_by(
+            contacts.c.due_at, contacts.c.position)
+    else:
+        candidate = candidate.order_by(contacts.c.position)
+    if agent_filter:
+        known = select(agents.c.name).where(agents.c.account_id == bindparam("p_account_id"))
+        candidate = candidate.where(or_(
+            contacts.c.agent.is_(None),
+            contacts.c.agent.in_(bindparam("p_free", expanding=True)),
+            contacts.c.agent.not_in(known),
+        ))
+    candidate = candidate.limit(1)
+    if dialect == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    # Compliance: the do-not-call list is read inside the claim itself.
+    on_dnc = exists().where(dnc.c.account_id == bindparam("p_account_id"),
+                            dnc.c.phone == contacts.c.phone)
+    return (
+        update(contacts)
+        .where(contacts.c.id == candidate.scalar_subquery(), contacts.c.status == status.value)
+        .values(
+            status=case((on_dnc, C.BLOCKED.value), else_=C.DIALING.value),
+            attempts=case((on_dnc, contacts.c.attempts), else_=contacts.c.attempts + 1),
+            lease_until=case((on_dnc, None), else_=bindparam("p_lease_until")),
+            due_at=None,
+            updated_at=bindparam("p_now"),
+        )
+        .returning(contacts.c.id, contacts.c.phone, contacts.c.attempts, contacts.c.caller_id,
+                   contacts.c.agent, contacts.c.status)
+    )
+
+
+def _reserve_statement(by: str, dialect: str) -> Any:
+    candidate = select(agents.c.id).where(
+        agents.c.account_id == bindparam("p_account_id"), agents.c.availability == "available",
+        agents.c.busy_attempt_id.is_(None),
+        (agents.c.name if by == "name" else agents.c.department_id) == bindparam("p_key"),
+    ).order_by(agents.c.idle_since, agents.c.id).limit(1)
+    if dialect == "postgresql":
+        candidate = candidate.with_for_update(skip_locked=True)
+    return update(agents).where(
+        agents.c.id == candidate.scalar_subquery(), agents.c.busy_attempt_id.is_(None),
+    ).values(busy_attempt_id=bindparam("p_attempt_id")).returning(
+        agents.c.id, agents.c.name, agents.c.department_id, agents.c.phone, agents.c.sip_uri)
+
+
+# The hot path's statements, built once: Core constructs cost more to build than to run.
+_SET_CALLER_ID = update(contacts).where(contacts.c.id == bindparam("p_id")).values(
+    caller_id=bindparam("p_caller_id"))
+_INSERT_ATTEMPT = insert(call_attempts).values(
+    campaign_id=bindparam("p_campaign_id"), contact_id=bindparam("p_contact_id"),
+    attempt=bindparam("p_attempt"), phone=bindparam("p_phone"),
+    caller_id=bindparam("p_caller_id"), started_at=bindparam("p_now"),
+).returning(call_attempts.c.id)
+_FREE_AGENTS = select(agents.c.name).where(
+    agents.c.account_id == bindparam("p_account_id"), agents.c.availability == "available",
+    agents.c.busy_attempt_id.is_(None))
+_SET_AGENT = update(call_attempts).where(call_attempts.c.id == bindparam("p_id")).values(
+    agent_id=bindparam("p_agent_id"), agent=bindparam("p_agent"))
+_MOVE_CONTACT = update(contacts).where(
+    contacts.c.id == bindparam("p_id"), contacts.c.attempts == bindparam("p_attempt"),
+    contacts.c.status.in_(bindparam("p_from", expanding=True)),
+).values(status=bindparam("p_status"), updated_at=bindparam("p_now"),
+         lease_until=bindparam("p_lease_until"), due_at=bindparam("p_due_at"))
+_RINGING = update(call_attempts).where(
+    call_attempts.c.id == bindparam("p_id"), call_attempts.c.ringing_at.is_(None),
+    call_attempts.c.answered_at.is_(None), call_attempts.c.ended_at.is_(None),
+).values(ringing_at=bindparam("p_at"), call_id=bindparam("p_call_id"))
+_ANSWERED = update(call_attempts).where(
+    call_attempts.c.id == bindparam("p_id"), call_attempts.c.answered_at.is_(None),
+    call_attempts.c.ended_at.is_(None),
+).values(answered_at=bindparam("p_at"),
+         call_id=func.coalesce(call_attempts.c.call_id, bindparam("p_call_id")))
+_BRIDGED = update(call_attempts).where(
+    call_attempts.c.id == bindparam("p_id"), call_attempts.c.ended_at.is_(None),
+).values(bridged_at=bindparam("p_at"))
+_END_ATTEMPT = update(call_attempts).where(
+    call_attempts.c.id == bindparam("p_id"), call_attempts.c.ended_at.is_(None),
+).values(ended_at=bindparam("p_at"), outcome=bindparam("p_outcome"),
+         sip_code=bindparam("p_sip_code"), duration=bindparam("p_duration"),
+         recording=bindparam("p_recording"), status_after=bindparam("p_status_after"))
+_RELEASE_AGENT = update(agents).where(agents.c.busy_attempt_id == bindparam("p_attempt_id")
+                                      ).values(busy_attempt_id=None, idle_since=bindparam("p_at"))
+
+
 class DialingRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._claims: dict[tuple[bool, bool, str], Any] = {}
+        self._reserve: dict[tuple[str, str], Any] = {}
 
     # -- claims --------------------------------------------------------------------------
 
     def claim(
         self, conn: Connection, campaign_id: int, account_id: int, now: float,
-        lease_until: float, free_agents: Sequence[str] | None = None,
+        lease_until: float, *, retry: bool, free_agents: Sequence[str] | None = None,
     ) -> Claimed | None:
-        """Take the next contact: a due retry first, else the next pending one in list order.
+        """Take the next contact: with `retry`, the retry that has been due longest; else the
+        next pending contact in list order.
 
         With `free_agents` (agent-first), a contact that asks for an agent who is busy is
         passed over so that the others go ahead.
         """
-        for status, order in (
-            (C.RETRY_QUEUED, (contacts.c.due_at, contacts.c.position)),
-            (C.PENDING, (contacts.c.position,)),
-        ):
-            candidate = select(contacts.c.id).where(
-                contacts.c.campaign_id == campaign_id, contacts.c.status == status.value
-            )
-            if status is C.RETRY_QUEUED:
-                candidate = candidate.where(contacts.c.due_at <= now)
-            if free_agents is not None:
-                known = select(agents.c.name).where(agents.c.account_id == account_id)
-                candidate = candidate.where(or_(
-                    contacts.c.agent.is_(None),
-                    contacts.c.agent.in_(list(free_agents)) if free_agents else literal(False),
-                    contacts.c.agent.not_in(known),
-                ))
-            candidate = _skip_locked(candidate.order_by(*order).limit(1), conn)
-            on_dnc = exists().where(dnc.c.account_id == account_id, dnc.c.phone == contacts.c.phone)
-            row = conn.execute(
-                update(contacts)
-                .where(contacts.c.id == candidate.scalar_subquery(),
-                       contacts.c.status == status.value)
-                .values(
-                    status=case((on_dnc, C.BLOCKED.value), else_=C.DIALING.value),
-                    attempts=case((on_dnc, contacts.c.attempts), else_=contacts.c.attempts + 1),
-                    lease_until=case((on_dnc, None), else_=lease_until),
-                    due_at=None,
-                    updated_at=now,
-                )
-                .returning(contacts.c.id, contacts.c.phone, contacts.c.attempts,
-                           contacts.c.caller_id, contacts.c.agent, contacts.c.status)
-            ).first()
-            if row is not None:
-                blocked = row.status == C.BLOCKED.value
-                if blocked:
-                    log_event(conn, campaign_id, now, "dnc_block", row.id, {"phone": row.phone})
-                return Claimed(row.id, row.phone, row.attempts, row.caller_id, row.agent, blocked)
-        return None
+        key = (retry, free_agents is not None, conn.dialect.name)
+        statement = self._claims.get(key)
+        if statement is None:
+            statement = self._claims[key] = _claim_statement(*key)
+        params: dict[str, Any] = {"p_campaign_id": campaign_id, "p_account_id": account_id,
+                                  "p_now": now, "p_lease_until": lease_until}
+        if free_agents is not None:
+            params["p_free"] = list(free_agents)
+        row = conn.execute(statement, params).first()
+        if row is None:
+            return None
+        blocked = row.status == C.BLOCKED.value
+        if blocked:
+            log_event(conn, campaign_id, now, "dnc_block", row.id, {"phone": row.phone})
+        return Claimed(row.id, row.phone, row.attempts, row.caller_id, row.agent, blocked)
 
     def start_attempt(
         self, conn: Connection, campaign_id: int, claimed: Claimed, caller_id: str, now: float
     ) -> int:
         if claimed.caller_id is None:
-            conn.execute(update(contacts).where(contacts.c.id == claimed.contact_id).values(
-                caller_id=caller_id))
-        return int(conn.execute(insert(call_attempts).values(
-            campaign_id=campaign_id, contact_id=claimed.contact_id, attempt=claimed.attempt,
-            phone=claimed.phone, caller_id=caller_id, started_at=now,
-        ).returning(call_attempts.c.id)).scalar_one())
+            conn.execute(_SET_CALLER_ID, {"p_id": claimed.contact_id, "p_caller_id": caller_id})
+        return int(conn.execute(_INSERT_ATTEMPT, {
+            "p_campaign_id": campaign_id, "p_contact_id": claimed.contact_id,
+            "p_attempt": claimed.attempt, "p_phone": claimed.phone, "p_caller_id": caller_id,
+            "p_now": now,
+        }).scalar_one())
 
     def free_agent_names(self, conn: Connection, account_id: int) -> list[str]:
-        return list(conn.execute(select(agents.c.name).where(
-            agents.c.account_id == account_id, agents.c.availability == "available",
-            agents.c.busy_attempt_id.is_(None))).scalars())
+        return list(conn.execute(_FREE_AGENTS, {"p_account_id": account_id}).scalars())
 
     def reserve_agent(
         self, conn: Connection, account_id: int, attempt_id: int, *,
         name: str | None = None, department_id: int | None = None,
     ) -> ReservedAgent | None:
         """Make the longest-idle free agent (of a department, or by name) busy with an attempt."""
-        candidate = select(agents.c.id).where(
-            agents.c.account_id == account_id, agents.c.availability == "available",
-            agents.c.busy_attempt_id.is_(None))
-        if name is not None:
-            candidate = candidate.where(agents.c.name == name)
-        if department_id is not None:
-            candidate = candidate.where(agents.c.department_id == department_id)
-        candidate = _skip_locked(candidate.order_by(agents.c.idle_since, agents.c.id).limit(1),
-                                 conn)
-        row = conn.execute(update(agents).where(
-            agents.c.id == candidate.scalar_subquery(), agents.c.busy_attempt_id.is_(None)
-        ).values(busy_attempt_id=attempt_id).returning(
-            agents.c.id, agents.c.name, agents.c.department_id, agents.c.phone,
-            agents.c.sip_uri)).first()
+        key = ("name" if name is not None else "department", conn.dialect.name)
+        statement = self._reserve.get(key)
+        if statement is None:
+            statement = self._reserve[key] = _reserve_statement(*key)
+        row = conn.execute(statement, {
+            "p_account_id": account_id, "p_attempt_id": attempt_id,
+            "p_key": name if name is not None else department_id,
+        }).first()
         if row is None:
             return None
-        conn.execute(update(call_attempts).where(call_attempts.c.id == attempt_id).values(
-            agent_id=row.id, agent=row.name))
+        conn.execute(_SET_AGENT, {"p_id": attempt_id, "p_agent_id": row.id, "p_agent": row.name})
         return ReservedAgent(row.id, row.name, row.department_id, row.phone, row.sip_uri)
 
     # -- call events ---------------------------------------------------------------------
@@ -185,41 +247,39 @@ class DialingRepo:
                           row.ended_at is not None)
 
     def _move_contact(self, conn: Connection, ref: AttemptRef, to: ContactStatus,
-                      from_: Sequence[ContactStatus], now: float, **values: Any) -> bool:
-        return bool(conn.execute(update(contacts).where(
-            contacts.c.id == ref.contact_id, contacts.c.attempts == ref.attempt,
-            contacts.c.status.in_([s.value for s in from_]),
-        ).values(status=to.value, updated_at=now, **values)).rowcount)
+                      from_: Sequence[ContactStatus], now: float, lease_until: float | None,
+                      due_at: float | None = None) -> bool:
+        return bool(conn.execute(_MOVE_CONTACT, {
+            "p_id": ref.contact_id, "p_attempt": ref.attempt, "p_from": [s.value for s in from_],
+            "p_status": to.value, "p_now": now, "p_lease_until": lease_until,
+            "p_due_at": due_at,
+        }).rowcount)
 
     def mark_ringing(self, ref: AttemptRef, call_id: str, at: float, lease_until: float) -> bool:
         with self.engine.begin() as conn:
-            done = conn.execute(update(call_attempts).where(
-                call_attempts.c.id == ref.attempt_id, call_attempts.c.ringing_at.is_(None),
-                call_attempts.c.answered_at.is_(None), call_attempts.c.ended_at.is_(None),
-            ).values(ringing_at=at, call_id=call_id)).rowcount
-            return bool(done) and self._move_contact(
-                conn, ref, C.RINGING, (C.DIALING,), at, lease_until=lease_until)
+            done = conn.execute(_RINGING, {"p_id": ref.attempt_id, "p_at": at,
+                                           "p_call_id": call_id}).rowcount
+            return bool(done) and self._move_contact(conn, ref, C.RINGING, (C.DIALING,), at,
+                                                     lease_until)
 
     def mark_answered(self, ref: AttemptRef, call_id: str, at: float, lease_until: float) -> bool:
         with self.engine.begin() as conn:
-            done = conn.execute(update(call_attempts).where(
-                call_attempts.c.id == ref.attempt_id, call_attempts.c.answered_at.is_(None),
-                call_attempts.c.ended_at.is_(None),
-            ).values(answered_at=at, call_id=func.coalesce(call_attempts.c.call_id, call_id)
-                     )).rowcount
-            return bool(done) and self._move_contact(
-                conn, ref, C.ANSWERED, (C.DIALING, C.RINGING), at, lease_until=lease_until)
+            done = conn.execute(_ANSWERED, {"p_id": ref.attempt_id, "p_at": at,
+                                            "p_call_id": call_id}).rowcount
+            return bool(done) and self._move_contact(conn, ref, C.ANSWERED,
+                                                     (C.DIALING, C.RINGING), at, lease_until)
 
     def set_agent_call(self, attempt_id: int, agent_call_id: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(call_attempts).where(call_attempts.c.id == attempt_id).values(
                 agent_call_id=agent_call_id))
 
-    def mark_bridged(self, attempt_id: int, at: float) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(call_attempts).where(
-                call_attempts.c.id == attempt_id, call_attempts.c.ended_at.is_(None),
-            ).values(bridged_at=at))
+    def mark_bridged(self, attempt_id: int, at: float, conn: Connection | None = None) -> None:
+        if conn is None:
+            with self.engine.begin() as own:
+                self.mark_bridged(attempt_id, at, own)
+            return
+        conn.execute(_BRIDGED, {"p_id": attempt_id, "p_at": at})
 
     def record_digit(self, ref: AttemptRef, digit: str) -> bool:
         with self.engine.begin() as conn:
@@ -233,28 +293,19 @@ class DialingRepo:
 
     def finish(self, ref: AttemptRef, outcome: Outcome, after: AfterCall, at: float, *,
                sip_code: int | None = None, duration: float | None = None,
-               recording: str | None = None, conn: Connection | None = None) -> bool:
+               recording: str | None = None) -> bool:
         """End an attempt, move its contact by the retry policy and free its agent."""
-        if conn is None:
-            with self.engine.begin() as own:
-                return self.finish(ref, outcome, after, at, sip_code=sip_code,
-                                   duration=duration, recording=recording, conn=own)
-        done = conn.execute(update(call_attempts).where(
-            call_attempts.c.id == ref.attempt_id, call_attempts.c.ended_at.is_(None),
-        ).values(ended_at=at, outcome=outcome.value, sip_code=sip_code, duration=duration,
-                 recording=recording, status_after=after.status.value)).rowcount
-        if not done:
-            return False
-        self._move_contact(conn, ref, after.status, tuple(IN_FLIGHT), at, lease_until=None,
-                           due_at=after.due_at)
-        conn.execute(update(agents).where(agents.c.busy_attempt_id == ref.attempt_id).values(
-            busy_attempt_id=None, idle_since=at))
-        return True
-
-    def release_agent(self, attempt_id: int, at: float) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(agents).where(agents.c.busy_attempt_id == attempt_id).values(
-                busy_attempt_id=None, idle_since=at))
+            done = conn.execute(_END_ATTEMPT, {
+                "p_id": ref.attempt_id, "p_at": at, "p_outcome": outcome.value,
+                "p_sip_code": sip_code, "p_duration": duration, "p_recording": recording,
+                "p_status_after": after.status.value,
+            }).rowcount
+            if not done:
+                return False
+            self._move_contact(conn, ref, after.status, tuple(IN_FLIGHT), at, None, after.due_at)
+            conn.execute(_RELEASE_AGENT, {"p_attempt_id": ref.attempt_id, "p_at": at})
+            return True
 
     # -- leases and the sweeper ----------------------------------------------------------
 
@@ -291,8 +342,7 @@ class DialingRepo:
                     call_attempts.c.id == attempt_id, call_attempts.c.ended_at.is_(None),
                 ).values(ended_at=now, outcome=Outcome.UNKNOWN.value,
                          status_after=after.status.value))
-                conn.execute(update(agents).where(agents.c.busy_attempt_id == attempt_id)
-                             .values(busy_attempt_id=None, idle_since=now))
+                conn.execute(_RELEASE_AGENT, {"p_attempt_id": attempt_id, "p_at": now})
             log_event(conn, orphan.campaign_id, now, "lease_expired", orphan.contact_id,
                       {"attempt": orphan.attempts, "status_after": after.status.value})
             return True
@@ -305,11 +355,10 @@ class DialingRepo:
                 contacts.c.campaign_id == campaign_id,
                 contacts.c.status.in_(_IN_FLIGHT))).scalar_one())
 
-    def next_retry_due(self, campaign_id: int) -> float | None:
-        with reading(self.engine) as conn:
-            value = conn.execute(select(func.min(contacts.c.due_at)).where(
-                contacts.c.campaign_id == campaign_id,
-                contacts.c.status == C.RETRY_QUEUED.value)).scalar()
+    def next_retry_due(self, campaign_id: int, conn: Connection) -> float | None:
+        value = conn.execute(select(func.min(contacts.c.due_at)).where(
+            contacts.c.campaign_id == campaign_id,
+            contacts.c.status == C.RETRY_QUEUED.value)).scalar()
         return None if value is None else float(value)
 
     def has_work(self, campaign_id: int) -> bool:

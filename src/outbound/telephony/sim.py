@@ -255,11 +255,12 @@ class SimulatedNetwork:
 
     def _answer(self, call: _Call) -> None:
         call.answered_at = self.clock.now()
-        self._emit(call, EventKind.ANSWERED)
-        # Nobody speaks to an answered customer: they hang up after a while.
+        # A customer who hears nothing hangs up after a while; set before the event, whose
+        # handler may bridge at once and replace this timer.
         if call.request.leg is Leg.CUSTOMER:
             self._at(call, call.answered_at + _SILENCE_PATIENCE,
                      lambda: self._end(call, Outcome.COMPLETED))
+        self._emit(call, EventKind.ANSWERED)
 
     def _talk(self, call: _Call, seconds: float) -> None:
         self._cancel(call)
