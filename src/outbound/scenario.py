@@ -284,8 +284,14 @@ class Loaded:
 
 def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
               draft: bool = False) -> Loaded:
-    """Create the scenario's numbers, people, menus, campaign, contacts and DNC entries."""
+    """Create the scenario's numbers, people, menus, campaign, contacts and DNC entries.
+
+    An account on the simulated network takes the scenario's [network] (and its departments'
+    handle times), so the worker's calls behave as the scenario says.
+    """
     accounts = store.accounts
+    if accounts.get(account_id).provider.get("kind", "sim") == "sim":
+        accounts.set_provider(account_id, sim_provider(scenario))
     accounts.add_numbers(account_id, scenario.campaign.numbers)
     existing = {a.name for a in accounts.agents(account_id)}
     for department in scenario.departments:
@@ -326,6 +332,12 @@ def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
         report = import_contacts(store, campaign_id, account_id, _generated(contact_numbers),
                                  scenario.region, now, max_rows=None)
     return Loaded(campaign_id, report, dnc_added)
+
+
+def sim_provider(scenario: Scenario) -> dict[str, object]:
+    """The account provider settings for the scenario's simulated network."""
+    return {"kind": "sim", "network": scenario.network.to_dict(),
+            "handle_seconds": {k: list(v) for k, v in scenario.network.handle_seconds.items()}}
 
 
 def _generated(numbers: list[str]) -> Iterator[RawContact]:

@@ -65,11 +65,7 @@ class Simulation:
         scenario = self.scenario
         account_id = self.store.accounts.create(
             f"Simulation {scenario.path.stem}", timezone=scenario.timezone,
-            region=scenario.region, now=self.start,
-            provider={"kind": "sim", "network": scenario.network.to_dict(),
-                      "handle_seconds": {k: list(v)
-                                         for k, v in scenario.network.handle_seconds.items()}},
-        )
+            region=scenario.region, now=self.start)
         self.account_id = account_id
         loaded = load_into(self.store, account_id, scenario, self.start)
         self.campaign_id = loaded.campaign_id
