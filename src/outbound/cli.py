@@ -20,9 +20,12 @@ from rich.table import Table
 from outbound.bootstrap import build, open_store
 from outbound.clock import RealClock
 from outbound.config import Settings
+from outbound.demo import run_demo
 from outbound.domain.errors import OutboundError
 from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.settings import CampaignSettings
+from outbound.engine.simulation import Simulation
+from outbound.scenario import load_into, load_scenario
 from outbound.store import Store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -75,9 +78,6 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
 ) -> None:
     """Run a scenario in virtual time: the real engine and store, a simulated network."""
-    from outbound.engine.simulation import Simulation
-    from outbound.scenario import load_scenario
-
     _settings()
     with user_errors():
         loaded = load_scenario(scenario, seed)
@@ -99,8 +99,6 @@ def demo(
     fresh: Annotated[bool, typer.Option(help="Start over even if a demo campaign exists.")] = False,
 ) -> None:
     """Run a customer-first demo campaign on the wall clock against the simulated network."""
-    from outbound.demo import run_demo
-
     settings = _settings()
     with user_errors():
         run_demo(settings, contacts=contacts, fresh=fresh, console=out)
@@ -182,8 +180,6 @@ def campaigns_load(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a scenario's numbers, people, menus, campaign, contacts and DNC in an account."""
-    from outbound.scenario import load_into, load_scenario
-
     store = _store()
     with user_errors():
         loaded_scenario = load_scenario(scenario)

@@ -106,7 +106,7 @@ def _int(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInput(field, f"must be a whole number from {low:,} to {high:,} "
                            f"(got {value!r})")
-    return value
+    return int(value)
 
 
 def _file(base: Path, value: Any, field: str) -> Path:

@@ -85,7 +85,7 @@ class BusinessHours:
     def _instant(self, day: date, minute: int, zone: ZoneInfo) -> float:
         if minute >= _MINUTES_PER_DAY:
             day, minute = day + timedelta(days=1), minute - _MINUTES_PER_DAY
-        wall = datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+        wall = datetime(day.year, day.month, day.day, minute // 60, minute % 60)  # noqa: DTZ001 - a wall time, zoned below
         for step in range(0, 24 * 60):  # a skipped wall time: the first minute after the gap
             local = (wall + timedelta(minutes=step)).replace(tzinfo=zone)
             instant = local.astimezone(UTC)

@@ -27,7 +27,7 @@ def pick_caller_id(
     """
     if not numbers:
         raise ValueError("the number pool is empty")
-    if rotation is Rotation.STICKY and first_caller_id in numbers:
+    if rotation is Rotation.STICKY and first_caller_id is not None and first_caller_id in numbers:
         return first_caller_id, cursor
     if rotation is Rotation.RANDOM:
         return numbers[rng.randrange(len(numbers))], cursor

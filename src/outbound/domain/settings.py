@@ -157,7 +157,8 @@ class CampaignSettings:
             )
         if "recording" in data:
             if not isinstance(data["recording"], bool):
-                raise InvalidInput("recording", f"must be true or false (got {data['recording']!r})")
+                raise InvalidInput("recording",
+                                   f"must be true or false (got {data['recording']!r})")
             changes["recording"] = data["recording"]
         if "start" in data:
             changes["start"] = data["start"]

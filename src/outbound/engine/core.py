@@ -174,8 +174,9 @@ class Engine:
         tuning = self.tuning
         if now - self._last_acquire >= tuning.acquire:
             self._last_acquire = now
-            for campaign_id in self.store.campaigns.acquire(self.worker_id, now,
-                                                            tuning.campaign_ttl):
+            acquired: list[int] = self.store.campaigns.acquire(self.worker_id, now,
+                                                               tuning.campaign_ttl)
+            for campaign_id in acquired:
                 if campaign_id not in self.runs:
                     self._adopt(campaign_id, now)
         if now - self._last_heartbeat >= tuning.heartbeat:
@@ -381,7 +382,8 @@ class Engine:
                agent: ReservedAgent | None, now: float) -> None:
         ref = AttemptRef(attempt_id, run.campaign.id, claimed.contact_id, claimed.attempt,
                          agent.agent_id if agent else None, False)
-        live = LiveCall(ref, run.campaign.account_id, claimed.phone, caller_id, claimed.agent, run.settings.recording,
+        live = LiveCall(ref, run.campaign.account_id, claimed.phone, caller_id, claimed.agent,
+                        run.settings.recording,
                         CallState.AGENT_LEG if agent else CallState.DIALING,
                         now + self.tuning.ring_watchdog, agent=agent)
         self.calls[attempt_id] = live
@@ -474,8 +476,10 @@ class Engine:
         assert live.call_id is not None
         if target.transfer.kind is TransferKind.VOICE_MENU and live.agent is None:
             live.state = CallState.MENU
-            if target.menu is not None:
-                self._safely(lambda: self._provider(live.account_id).play_menu(live.call_id or "", target.menu))
+            menu = target.menu
+            if menu is not None:
+                provider = self._provider(live.account_id)
+                self._safely(lambda: provider.play_menu(live.call_id or "", menu))
             return
         if live.agent is not None:  # agent-first: the agent is already on the line
             self.store.dialing.mark_bridged(live.ref.attempt_id, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -96,8 +97,6 @@ def campaign_report(store: Store, campaign_id: int) -> dict[str, Any]:
 
 
 def write_results(store: Store, campaign_id: int, out_dir: Path) -> dict[str, Any]:
-    import json
-
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "calls.csv").open("w", newline="", encoding="utf-8") as out:
         write_calls_csv(store.contacts.attempts(campaign_id), out)

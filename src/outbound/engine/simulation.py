@@ -8,6 +8,7 @@ instant and starts a new engine on the same store, as a restarted process would.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from outbound.engine.core import Tuning
 from outbound.engine.report import write_results
 from outbound.scenario import Scenario, ScenarioEvent, load_into
 from outbound.store import Store
+from outbound.store.campaigns import log_event
 from outbound.store.db import sqlite_url
 
 # With no start in the scenario, the simulated campaign starts at this moment.
@@ -96,7 +98,7 @@ class Simulation:
 
     def _schedule_script(self) -> None:
         for event in self._pending:
-            self.clock.call_at(event.at, lambda e=event: self._script(e))
+            self.clock.call_at(event.at, functools.partial(self._script, event))
 
     def _script(self, event: ScenarioEvent) -> None:
         self._pending.remove(event)
@@ -131,8 +133,6 @@ class Simulation:
 
 
 def campaigns_log(store: Store, campaign_id: int, now: float, action: str, why: str) -> None:
-    from outbound.store.campaigns import log_event
-
     with store.engine.begin() as conn:
         log_event(conn, campaign_id, now, "script_skipped", detail={"action": action,
                                                                     "why": why})

@@ -69,11 +69,11 @@ def rows_from_table(header: list[str], phone: int,
     agent_i = lowered.index("agent") if "agent" in lowered else -1
     extra = [(i, h) for i, h in enumerate(header) if i not in (phone, name_i, agent_i) and h]
     for line, cells in rows:
-        def cell(i: int) -> str:
-            return cells[i].strip() if 0 <= i < len(cells) else ""
+        padded = [c.strip() for c in cells] + [""] * (len(header) - len(cells))
         yield RawContact(
-            line, cell(phone), cell(name_i) or None, cell(agent_i) or None,
-            {h: cell(i) for i, h in extra if cell(i)},
+            line, padded[phone], (padded[name_i] if name_i >= 0 else "") or None,
+            (padded[agent_i] if agent_i >= 0 else "") or None,
+            {h: padded[i] for i, h in extra if padded[i]},
         )
 
 

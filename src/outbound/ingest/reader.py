@@ -73,15 +73,16 @@ def read_table(text: IO[str], source: str, *, need_phone: bool = True) -> Table:
     return Table(header, phone, _rows(reader, source))
 
 
-def _rows(reader: csv.Reader, source: str) -> Iterator[tuple[int, list[str]]]:
-    line = reader.line_num
+def _rows(reader: Iterator[list[str]], source: str) -> Iterator[tuple[int, list[str]]]:
+    line = getattr(reader, "line_num", 1)
     while True:
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InvalidInput(source, f"line {reader.line_num}: {exc}") from None
-        start, line = line + 1, reader.line_num
+            raise InvalidInput(source, f"line {getattr(reader, 'line_num', '?')}: {exc}"
+                               ) from None
+        start, line = line + 1, getattr(reader, "line_num", line + 1)
         if cells and any(c.strip() for c in cells):
             yield start, cells

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
@@ -113,7 +114,7 @@ class CampaignsRepo:
                 campaigns.c.account_id == account_id)
             return Campaign.from_row(_lookup(campaigns, ref, where, "campaign", conn))
 
-    def list(self, account_id: int | None = None) -> list[Campaign]:
+    def list(self, account_id: int | None = None) -> builtins.list[Campaign]:
         query = select(campaigns).order_by(campaigns.c.id)
         if account_id is not None:
             query = query.where(campaigns.c.account_id == account_id)
@@ -189,7 +190,8 @@ class CampaignsRepo:
 
     # -- campaign leases -----------------------------------------------------------------
 
-    def acquire(self, owner: str, now: float, ttl: float, limit: int = 1000) -> list[int]:
+    def acquire(self, owner: str, now: float, ttl: float, limit: int = 1000
+                ) -> builtins.list[int]:
         """Take every running or paused campaign that has no live owner (or is ours)."""
         live = (CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value)
         with reading(self.engine) as conn:
@@ -213,7 +215,7 @@ class CampaignsRepo:
             ).values(owner=owner, owner_until=now + ttl).returning(campaigns.c.id))
             return sorted(got.scalars())
 
-    def renew(self, owner: str, ids: list[int], now: float, ttl: float) -> set[int]:
+    def renew(self, owner: str, ids: builtins.list[int], now: float, ttl: float) -> set[int]:
         """Extend our leases; returns the ids still ours."""
         if not ids:
             return set()
@@ -223,7 +225,7 @@ class CampaignsRepo:
             ).values(owner_until=now + ttl).returning(campaigns.c.id))
             return set(got.scalars())
 
-    def release(self, owner: str, ids: list[int]) -> None:
+    def release(self, owner: str, ids: builtins.list[int]) -> None:
         if not ids:
             return
         with self.engine.begin() as conn:

@@ -53,7 +53,8 @@ def _range(data: dict[str, Any], key: str, default: tuple[float, float]) -> tupl
         and 0 <= value[0] <= value[1] <= 86400
     )
     if not ok:
-        raise InvalidInput(key, f"must be [low, high] seconds with 0 <= low <= high (got {value!r})")
+        raise InvalidInput(
+            key, f"must be [low, high] seconds with 0 <= low <= high (got {value!r})")
     return float(value[0]), float(value[1])
 
 
@@ -105,7 +106,8 @@ class NetworkProfile:
         if sum(digit_shares.values()) > 1 + 1e-9:
             raise InvalidInput("digits", "shares must add up to at most 1 (the rest press nothing)")
         return cls(
-            **shares,
+            shares["answer"], shares["busy"], shares["no_answer"], shares["invalid"],
+            shares["rejected"], shares["provider_error"],
             ring_seconds=_range(data, "ring_seconds", defaults.ring_seconds),
             talk_seconds=_range(data, "talk_seconds", defaults.talk_seconds),
             digits=digit_shares,
@@ -180,7 +182,8 @@ class SimulatedNetwork:
     def bridge(self, call_id: str, agent: AgentEndpoint, agent_call_id: str | None) -> None:
         call = self._live(call_id)
         call.agent_call_id = agent_call_id
-        low, high = self.profile.handle_seconds.get(agent.department or "", self.profile.talk_seconds)
+        low, high = self.profile.handle_seconds.get(agent.department or "",
+                                                    self.profile.talk_seconds)
         self._talk(call, call.rng.uniform(low, high))
 
     def play_menu(self, call_id: str, menu: MenuPrompt) -> None:
@@ -188,7 +191,8 @@ class SimulatedNetwork:
         pressed = self._draw_digit(call.rng)
         listen = min(3.0, self.profile.talk_seconds[0])
         if pressed is not None:
-            self._at(call, self.clock.now() + listen, lambda: self._emit(call, EventKind.DIGIT, pressed))
+            self._at(call, self.clock.now() + listen,
+                     lambda: self._emit(call, EventKind.DIGIT, pressed))
         self._talk(call, listen + min(1.0, self.profile.talk_seconds[0]))
 
     def hangup(self, call_id: str, reason: HangupReason) -> None:
