@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,18 @@ class App:
     engine: Engine
     runner: Runner
     providers: AccountProviders
+
+
+async def drain(app: App, timeout: float) -> None:
+    """Stop dialing and let calls in flight finish, for at most `timeout` seconds; what is
+    left is the sweeper's to reset once its leases run out."""
+    app.runner.dialing = False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while app.engine.calls and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    app.runner.stop()
+    app.engine.release()
 
 
 def open_store(settings: Settings) -> Store:

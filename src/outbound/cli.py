@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from outbound.bootstrap import build, open_store
+from outbound.bootstrap import build, drain, open_store
 from outbound.clock import RealClock
 from outbound.config import Settings
 from outbound.demo import run_demo
@@ -132,13 +132,10 @@ async def _run_worker(settings: Settings, drain_seconds: float) -> int:
               highlight=False)
     application.runner.start()
     await stop.wait()
-    if not failure:
-        application.runner.dialing = False
-        deadline = loop.time() + drain_seconds
-        while application.engine.calls and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-    application.runner.stop()
-    application.engine.release()
+    if failure:
+        application.runner.stop()
+    else:
+        await drain(application, drain_seconds)
     application.store.close()
     if failure:
         err.print(f"[bold red]worker stopped:[/] {failure[0]}", highlight=False)

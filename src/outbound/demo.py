@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from outbound.bootstrap import App, build
+from outbound.bootstrap import App, build, drain
 from outbound.clock import RealClock
 from outbound.config import Settings
 from outbound.domain.contacts import ContactStatus
@@ -150,12 +150,13 @@ async def _demo(settings: Settings, contacts: int, fresh: bool, console: Console
             live.update(_view(store, campaign_id, app, began))
             if store.campaigns.get(campaign_id).status.terminal and not app.engine.calls:
                 break
-    app.runner.stop()
     status = store.campaigns.get(campaign_id).status
     if status is CampaignStatus.RUNNING:
         store.campaigns.act(campaign_id, CampaignAction.PAUSE, time.time())
+        console.print("pausing: letting the calls in flight finish…")
+    await drain(app, 15.0)
+    if status is CampaignStatus.RUNNING:
         console.print("paused; run `make demo` again to resume")
-    app.engine.release()
     store.close()
     if failure:
         raise failure[0]
