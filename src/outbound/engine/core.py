@@ -29,7 +29,7 @@ from outbound.domain.errors import CannotStart, InvalidTransition, ProviderError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.pacer import Pacer
-from outbound.domain.rotation import pick_caller_id
+from outbound.domain.rotation import Rotation, pick_caller_id
 from outbound.domain.settings import (
     ABANDON_WINDOW_SECONDS,
     CampaignSettings,
@@ -37,9 +37,8 @@ from outbound.domain.settings import (
     TransferKind,
 )
 from outbound.routing.router import Target, endpoint, reserve_agent, resolve_target
-from outbound.store import Store
+from outbound.store import Store, fast
 from outbound.store.campaigns import Campaign
-from outbound.store.db import reading
 from outbound.store.dialing import AttemptRef, Claimed, ReservedAgent
 from outbound.store.schema import campaigns
 from outbound.telephony.port import (
@@ -78,6 +77,10 @@ class Tuning:
     call_watchdog: float = 4 * 3600.0  # an answered call longer than this is presumed stuck
     abandon_window: float = ABANDON_WINDOW_SECONDS
     max_blocks_per_step: int = 500  # DNC blocks are free of pacing; bound the work per step
+
+
+class _NoAgentFree(Exception):
+    """Raised inside a dial's transaction to roll it back: no agent could be reserved."""
 
 
 class CallState(StrEnum):
@@ -281,8 +284,8 @@ class Engine:
             return True
         run.stale = False
         run.refreshed_at = now
-        with reading(self.store.engine) as conn:
-            row = conn.execute(_VERSION, {"p_id": run.campaign.id}).first()
+        with self.store.dialing.pinned.read() as conn:
+            row = fast.run(conn, _VERSION, {"p_id": run.campaign.id}).first()
         if row is None or row.owner != self.worker_id:
             self.runs.pop(run.campaign.id, None)
             return False
@@ -333,12 +336,26 @@ class Engine:
             return self._nothing_due(run, now)
 
     def _dial_one(self, run: CampaignRun, now: float) -> str:
+        """Claim and place one call: 'dialed', 'blocked', 'no_agent' or 'none'."""
+        try:
+            outcome = self._claim_one(run, now)
+        except _NoAgentFree:  # the claim was rolled back: the contact stays where it was
+            return "no_agent"
+        if isinstance(outcome, str):
+            return outcome
+        claimed, attempt_id, caller_id, agent = outcome
+        self._place(run, claimed, attempt_id, caller_id, agent, now)
+        return "dialed"
+
+    def _claim_one(self, run: CampaignRun, now: float
+                   ) -> str | tuple[Claimed, int, str, ReservedAgent | None]:
+        """One dial's transaction: claim, caller ID, attempt, agent (agent-first), pacer."""
         settings = run.settings
         campaign = run.campaign
         dialing = self.store.dialing
         agent_first = settings.dial_mode is DialMode.AGENT_FIRST
         agent: ReservedAgent | None = None
-        with self.store.engine.begin() as conn:
+        with dialing.pinned.write() as conn:
             free = dialing.free_agent_names(conn, campaign.account_id) if agent_first else None
             if agent_first and not free:
                 return "no_agent"
@@ -360,14 +377,15 @@ class Engine:
                 return "blocked"
             caller_id, cursor = pick_caller_id(settings.rotation, settings.numbers, run.cursor,
                                                run.rng, claimed.caller_id)
-            attempt_id = dialing.start_attempt(conn, campaign.id, claimed, caller_id, now)
+            attempt_id = dialing.start_attempt(
+                conn, campaign.id, claimed, caller_id, now,
+                keep_caller_id=settings.rotation is Rotation.STICKY)
             if agent_first:
                 assert run.target is not None
                 agent = reserve_agent(self.store, conn, campaign.account_id, attempt_id,
                                       run.target, claimed.agent, strict_preference=True)
                 if agent is None:
-                    conn.rollback()
-                    return "no_agent"
+                    raise _NoAgentFree
             pacer = run.pacer.take(now, settings.pacing)
             self.store.campaigns.save_dial_state(conn, campaign.id, cursor, pacer.tat)
         run.pacer, run.cursor = pacer, cursor
@@ -375,8 +393,7 @@ class Engine:
         self.counters.dials += 1
         self.counters.per_campaign_dials[campaign.id] = (
             self.counters.per_campaign_dials.get(campaign.id, 0) + 1)
-        self._place(run, claimed, attempt_id, caller_id, agent, now)
-        return "dialed"
+        return claimed, attempt_id, caller_id, agent
 
     def _place(self, run: CampaignRun, claimed: Claimed, attempt_id: int, caller_id: str,
                agent: ReservedAgent | None, now: float) -> None:
@@ -492,7 +509,7 @@ class Engine:
     def _try_assign(self, live: LiveCall, target: Target, now: float) -> bool:
         run = self.runs.get(live.ref.campaign_id)
         account_id = run.campaign.account_id if run else self._settings(live.ref.campaign_id)[2]
-        with self.store.engine.begin() as conn:
+        with self.store.dialing.pinned.write() as conn:
             agent = reserve_agent(self.store, conn, account_id, live.ref.attempt_id, target,
                                   live.preferred_agent, strict_preference=False)
             if agent is None:

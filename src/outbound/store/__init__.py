@@ -35,4 +35,5 @@ class Store:
                    DncRepo(engine), DialingRepo(engine))
 
     def close(self) -> None:
+        self.dialing.pinned.close()
         self.engine.dispose()

@@ -15,6 +15,7 @@ from outbound.domain.lifecycle import CampaignAction, CampaignStatus, transition
 from outbound.domain.settings import CampaignSettings, DialMode, TransferKind
 from outbound.store.accounts import AccountsRepo, _lookup
 from outbound.store.db import reading
+from outbound.store.fast import run
 from outbound.store.schema import campaigns, events
 
 
@@ -63,8 +64,14 @@ _SAVE_DIAL_STATE = update(campaigns).where(campaigns.c.id == bindparam("p_id")).
     rotation_cursor=bindparam("p_cursor"), pacer_tat=bindparam("p_tat"))
 
 
+_RENEW = update(campaigns).where(
+    campaigns.c.id == bindparam("p_id"), campaigns.c.owner == bindparam("p_owner"),
+).values(owner_until=bindparam("p_until"))
+_SCHEDULED = select(campaigns.c.id, campaigns.c.start_at).where(
+    campaigns.c.status == CampaignStatus.SCHEDULED.value)
 _UNOWNED = select(campaigns.c.id).where(
-    campaigns.c.status.in_((CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value)),
+    (campaigns.c.status == CampaignStatus.RUNNING.value)
+    | (campaigns.c.status == CampaignStatus.PAUSED.value),
     campaigns.c.owner.is_(None) | (campaigns.c.owner_until < bindparam("p_now")),
 ).limit(1)
 
@@ -169,8 +176,7 @@ class CampaignsRepo:
     def start_due(self, now: float) -> float | None:
         """Start every scheduled campaign whose time has come; returns the next start time."""
         with reading(self.engine) as conn:
-            scheduled = list(conn.execute(select(campaigns.c.id, campaigns.c.start_at).where(
-                campaigns.c.status == CampaignStatus.SCHEDULED.value)))
+            scheduled = run(conn, _SCHEDULED, {}).all()
         upcoming = []
         for campaign_id, start_at in scheduled:
             if start_at is None or start_at > now:
@@ -195,7 +201,7 @@ class CampaignsRepo:
         """Take every running or paused campaign that has no live owner (or is ours)."""
         live = (CampaignStatus.RUNNING.value, CampaignStatus.PAUSED.value)
         with reading(self.engine) as conn:
-            if conn.execute(_UNOWNED, {"p_now": now}).first() is None:
+            if run(conn, _UNOWNED, {"p_now": now}).first() is None:
                 return []
         with self.engine.begin() as conn:
             free = select(campaigns.c.id).where(
@@ -220,10 +226,8 @@ class CampaignsRepo:
         if not ids:
             return set()
         with self.engine.begin() as conn:
-            got = conn.execute(update(campaigns).where(
-                campaigns.c.id.in_(ids), campaigns.c.owner == owner,
-            ).values(owner_until=now + ttl).returning(campaigns.c.id))
-            return set(got.scalars())
+            return {campaign_id for campaign_id in ids if run(conn, _RENEW, {
+                "p_id": campaign_id, "p_owner": owner, "p_until": now + ttl}).rowcount}
 
     def release(self, owner: str, ids: builtins.list[int]) -> None:
         if not ids:
@@ -235,7 +239,7 @@ class CampaignsRepo:
 
     def save_dial_state(self, conn: Connection, campaign_id: int, cursor: int,
                         tat: float) -> None:
-        conn.execute(_SAVE_DIAL_STATE, {"p_id": campaign_id, "p_cursor": cursor, "p_tat": tat})
+        run(conn, _SAVE_DIAL_STATE, {"p_id": campaign_id, "p_cursor": cursor, "p_tat": tat})
 
     def check_can_start(self, campaign: Campaign) -> None:
         """CannotStart unless the campaign has a pool and a transfer target that exists."""

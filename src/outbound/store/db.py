@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from outbound.domain.errors import OutboundError
 
@@ -58,6 +61,54 @@ def reading(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         conn.execution_options(outbound_read=True)
         yield conn
+
+
+class Pinned:
+    """Connections kept open per thread for a hot loop (the engine's): opening a connection
+    and its transaction costs more than the statements the engine runs in it.
+
+    A connection that failed is dropped and replaced on next use.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+
+    def _connection(self, kind: str) -> Connection:
+        conn: Connection | None = getattr(self._local, kind, None)
+        if conn is None or conn.closed:
+            conn = self.engine.connect()
+            if kind == "read":
+                conn.execution_options(outbound_read=True)
+            setattr(self._local, kind, conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self, kind: str) -> Iterator[Connection]:
+        conn = self._connection(kind)
+        try:
+            with conn.begin():
+                yield conn
+        except DBAPIError:
+            conn.invalidate()
+            conn.close()
+            setattr(self._local, kind, None)
+            raise
+
+    def write(self) -> contextlib.AbstractContextManager[Connection]:
+        """A write transaction (on SQLite it holds the write lock from BEGIN)."""
+        return self._transaction("write")
+
+    def read(self) -> contextlib.AbstractContextManager[Connection]:
+        """A read transaction that takes no write lock."""
+        return self._transaction("read")
+
+    def close(self) -> None:
+        for kind in ("write", "read"):
+            conn = getattr(self._local, kind, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, kind, None)
 
 
 def migrate(engine: Engine) -> None:

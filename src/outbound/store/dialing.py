@@ -23,10 +23,12 @@ from outbound.domain.contacts import (
     Outcome,
 )
 from outbound.store.campaigns import log_event
-from outbound.store.db import reading
+from outbound.store.db import Pinned
+from outbound.store.fast import run
 from outbound.store.schema import agents, call_attempts, contacts, dnc
 
 _IN_FLIGHT = [s.value for s in IN_FLIGHT]
+_IN_FLIGHT_STATES = tuple(sorted(IN_FLIGHT))
 C = ContactStatus
 
 
@@ -141,11 +143,19 @@ _FREE_AGENTS = select(agents.c.name).where(
     agents.c.busy_attempt_id.is_(None))
 _SET_AGENT = update(call_attempts).where(call_attempts.c.id == bindparam("p_id")).values(
     agent_id=bindparam("p_agent_id"), agent=bindparam("p_agent"))
-_MOVE_CONTACT = update(contacts).where(
-    contacts.c.id == bindparam("p_id"), contacts.c.attempts == bindparam("p_attempt"),
-    contacts.c.status.in_(bindparam("p_from", expanding=True)),
-).values(status=bindparam("p_status"), updated_at=bindparam("p_now"),
-         lease_until=bindparam("p_lease_until"), due_at=bindparam("p_due_at"))
+_MOVES: dict[tuple[ContactStatus, ...], Any] = {}
+
+
+def _move_contact(from_: tuple[ContactStatus, ...]) -> Any:
+    """Move a contact on, guarded by its attempt number and the statuses it may leave."""
+    statement = _MOVES.get(from_)
+    if statement is None:
+        statement = _MOVES[from_] = update(contacts).where(
+            contacts.c.id == bindparam("p_id"), contacts.c.attempts == bindparam("p_attempt"),
+            or_(*(contacts.c.status == s.value for s in from_)),
+        ).values(status=bindparam("p_status"), updated_at=bindparam("p_now"),
+                 lease_until=bindparam("p_lease_until"), due_at=bindparam("p_due_at"))
+    return statement
 _RINGING = update(call_attempts).where(
     call_attempts.c.id == bindparam("p_id"), call_attempts.c.ringing_at.is_(None),
     call_attempts.c.answered_at.is_(None), call_attempts.c.ended_at.is_(None),
@@ -167,9 +177,24 @@ _RELEASE_AGENT = update(agents).where(agents.c.busy_attempt_id == bindparam("p_a
                                       ).values(busy_attempt_id=None, idle_since=bindparam("p_at"))
 
 
+_EXPIRED = select(contacts.c.id, contacts.c.campaign_id, contacts.c.attempts).where(
+    or_(*(contacts.c.status == s for s in _IN_FLIGHT)),
+    contacts.c.lease_until < bindparam("p_now"),
+).limit(bindparam("p_limit"))
+_NEXT_RETRY = select(func.min(contacts.c.due_at)).where(
+    contacts.c.campaign_id == bindparam("p_campaign_id"),
+    contacts.c.status == C.RETRY_QUEUED.value)
+_RENEW_LEASES = update(contacts).where(
+    contacts.c.id.in_(bindparam("p_ids", expanding=True)), contacts.c.status.in_(_IN_FLIGHT),
+).values(lease_until=bindparam("p_until"))
+
+
 class DialingRepo:
+    """The engine's statements, on connections pinned to the engine's thread."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.pinned = Pinned(engine)
         self._claims: dict[tuple[bool, bool, str], Any] = {}
         self._reserve: dict[tuple[str, str], Any] = {}
 
@@ -193,7 +218,10 @@ class DialingRepo:
                                   "p_now": now, "p_lease_until": lease_until}
         if free_agents is not None:
             params["p_free"] = list(free_agents)
-        row = conn.execute(statement, params).first()
+        # A list of free agents is an expanding parameter: that variant runs the usual way.
+        result = conn.execute(statement, params) if free_agents is not None else run(
+            conn, statement, params)
+        row = result.first()
         if row is None:
             return None
         blocked = row.status == C.BLOCKED.value
@@ -202,18 +230,20 @@ class DialingRepo:
         return Claimed(row.id, row.phone, row.attempts, row.caller_id, row.agent, blocked)
 
     def start_attempt(
-        self, conn: Connection, campaign_id: int, claimed: Claimed, caller_id: str, now: float
+        self, conn: Connection, campaign_id: int, claimed: Claimed, caller_id: str, now: float,
+        *, keep_caller_id: bool = False,
     ) -> int:
-        if claimed.caller_id is None:
-            conn.execute(_SET_CALLER_ID, {"p_id": claimed.contact_id, "p_caller_id": caller_id})
-        return int(conn.execute(_INSERT_ATTEMPT, {
+        """Record the attempt; with `keep_caller_id` (sticky) the contact keeps its first."""
+        if keep_caller_id and claimed.caller_id != caller_id:
+            run(conn, _SET_CALLER_ID, {"p_id": claimed.contact_id, "p_caller_id": caller_id})
+        return int(run(conn, _INSERT_ATTEMPT, {
             "p_campaign_id": campaign_id, "p_contact_id": claimed.contact_id,
             "p_attempt": claimed.attempt, "p_phone": claimed.phone, "p_caller_id": caller_id,
             "p_now": now,
         }).scalar_one())
 
     def free_agent_names(self, conn: Connection, account_id: int) -> list[str]:
-        return list(conn.execute(_FREE_AGENTS, {"p_account_id": account_id}).scalars())
+        return list(run(conn, _FREE_AGENTS, {"p_account_id": account_id}).scalars())
 
     def reserve_agent(
         self, conn: Connection, account_id: int, attempt_id: int, *,
@@ -224,19 +254,19 @@ class DialingRepo:
         statement = self._reserve.get(key)
         if statement is None:
             statement = self._reserve[key] = _reserve_statement(*key)
-        row = conn.execute(statement, {
+        row = run(conn, statement, {
             "p_account_id": account_id, "p_attempt_id": attempt_id,
             "p_key": name if name is not None else department_id,
         }).first()
         if row is None:
             return None
-        conn.execute(_SET_AGENT, {"p_id": attempt_id, "p_agent_id": row.id, "p_agent": row.name})
+        run(conn, _SET_AGENT, {"p_id": attempt_id, "p_agent_id": row.id, "p_agent": row.name})
         return ReservedAgent(row.id, row.name, row.department_id, row.phone, row.sip_uri)
 
     # -- call events ---------------------------------------------------------------------
 
     def attempt_ref(self, attempt_id: int) -> AttemptRef | None:
-        with reading(self.engine) as conn:
+        with self.pinned.read() as conn:
             row = conn.execute(select(
                 call_attempts.c.id, call_attempts.c.campaign_id, call_attempts.c.contact_id,
                 call_attempts.c.attempt, call_attempts.c.agent_id, call_attempts.c.ended_at,
@@ -249,40 +279,40 @@ class DialingRepo:
     def _move_contact(self, conn: Connection, ref: AttemptRef, to: ContactStatus,
                       from_: Sequence[ContactStatus], now: float, lease_until: float | None,
                       due_at: float | None = None) -> bool:
-        return bool(conn.execute(_MOVE_CONTACT, {
-            "p_id": ref.contact_id, "p_attempt": ref.attempt, "p_from": [s.value for s in from_],
-            "p_status": to.value, "p_now": now, "p_lease_until": lease_until,
+        return bool(run(conn, _move_contact(tuple(from_)), {
+            "p_id": ref.contact_id, "p_attempt": ref.attempt, "p_status": to.value,
+            "p_now": now, "p_lease_until": lease_until,
             "p_due_at": due_at,
         }).rowcount)
 
     def mark_ringing(self, ref: AttemptRef, call_id: str, at: float, lease_until: float) -> bool:
-        with self.engine.begin() as conn:
-            done = conn.execute(_RINGING, {"p_id": ref.attempt_id, "p_at": at,
+        with self.pinned.write() as conn:
+            done = run(conn, _RINGING, {"p_id": ref.attempt_id, "p_at": at,
                                            "p_call_id": call_id}).rowcount
             return bool(done) and self._move_contact(conn, ref, C.RINGING, (C.DIALING,), at,
                                                      lease_until)
 
     def mark_answered(self, ref: AttemptRef, call_id: str, at: float, lease_until: float) -> bool:
-        with self.engine.begin() as conn:
-            done = conn.execute(_ANSWERED, {"p_id": ref.attempt_id, "p_at": at,
+        with self.pinned.write() as conn:
+            done = run(conn, _ANSWERED, {"p_id": ref.attempt_id, "p_at": at,
                                             "p_call_id": call_id}).rowcount
             return bool(done) and self._move_contact(conn, ref, C.ANSWERED,
                                                      (C.DIALING, C.RINGING), at, lease_until)
 
     def set_agent_call(self, attempt_id: int, agent_call_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self.pinned.write() as conn:
             conn.execute(update(call_attempts).where(call_attempts.c.id == attempt_id).values(
                 agent_call_id=agent_call_id))
 
     def mark_bridged(self, attempt_id: int, at: float, conn: Connection | None = None) -> None:
         if conn is None:
-            with self.engine.begin() as own:
+            with self.pinned.write() as own:
                 self.mark_bridged(attempt_id, at, own)
             return
-        conn.execute(_BRIDGED, {"p_id": attempt_id, "p_at": at})
+        run(conn, _BRIDGED, {"p_id": attempt_id, "p_at": at})
 
     def record_digit(self, ref: AttemptRef, digit: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.pinned.write() as conn:
             done = conn.execute(update(call_attempts).where(
                 call_attempts.c.id == ref.attempt_id, call_attempts.c.digit.is_(None),
             ).values(digit=digit)).rowcount
@@ -295,16 +325,16 @@ class DialingRepo:
                sip_code: int | None = None, duration: float | None = None,
                recording: str | None = None) -> bool:
         """End an attempt, move its contact by the retry policy and free its agent."""
-        with self.engine.begin() as conn:
-            done = conn.execute(_END_ATTEMPT, {
+        with self.pinned.write() as conn:
+            done = run(conn, _END_ATTEMPT, {
                 "p_id": ref.attempt_id, "p_at": at, "p_outcome": outcome.value,
                 "p_sip_code": sip_code, "p_duration": duration, "p_recording": recording,
                 "p_status_after": after.status.value,
             }).rowcount
             if not done:
                 return False
-            self._move_contact(conn, ref, after.status, tuple(IN_FLIGHT), at, None, after.due_at)
-            conn.execute(_RELEASE_AGENT, {"p_attempt_id": ref.attempt_id, "p_at": at})
+            self._move_contact(conn, ref, after.status, _IN_FLIGHT_STATES, at, None, after.due_at)
+            run(conn, _RELEASE_AGENT, {"p_attempt_id": ref.attempt_id, "p_at": at})
             return True
 
     # -- leases and the sweeper ----------------------------------------------------------
@@ -312,21 +342,17 @@ class DialingRepo:
     def renew_leases(self, contact_ids: Sequence[int], lease_until: float) -> None:
         if not contact_ids:
             return
-        with self.engine.begin() as conn:
-            conn.execute(update(contacts).where(
-                contacts.c.id.in_(list(contact_ids)), contacts.c.status.in_(_IN_FLIGHT),
-            ).values(lease_until=lease_until))
+        with self.pinned.write() as conn:
+            conn.execute(_RENEW_LEASES, {"p_ids": list(contact_ids), "p_until": lease_until})
 
     def expired(self, now: float, limit: int = 500) -> list[Orphan]:
-        with reading(self.engine) as conn:
-            rows = conn.execute(select(
-                contacts.c.id, contacts.c.campaign_id, contacts.c.attempts,
-            ).where(contacts.c.status.in_(_IN_FLIGHT), contacts.c.lease_until < now).limit(limit))
+        with self.pinned.read() as conn:
+            rows = run(conn, _EXPIRED, {"p_now": now, "p_limit": limit}).all()
             return [Orphan(r.id, r.campaign_id, r.attempts) for r in rows]
 
     def reset_orphan(self, orphan: Orphan, after: AfterCall, now: float) -> bool:
         """End an orphan's attempt as `unknown` and move it by the policy, if still expired."""
-        with self.engine.begin() as conn:
+        with self.pinned.write() as conn:
             moved = conn.execute(update(contacts).where(
                 contacts.c.id == orphan.contact_id, contacts.c.attempts == orphan.attempts,
                 contacts.c.status.in_(_IN_FLIGHT), contacts.c.lease_until < now,
@@ -350,20 +376,18 @@ class DialingRepo:
     # -- what is left --------------------------------------------------------------------
 
     def in_flight(self, campaign_id: int) -> int:
-        with reading(self.engine) as conn:
+        with self.pinned.read() as conn:
             return int(conn.execute(select(func.count()).select_from(contacts).where(
                 contacts.c.campaign_id == campaign_id,
                 contacts.c.status.in_(_IN_FLIGHT))).scalar_one())
 
     def next_retry_due(self, campaign_id: int, conn: Connection) -> float | None:
-        value = conn.execute(select(func.min(contacts.c.due_at)).where(
-            contacts.c.campaign_id == campaign_id,
-            contacts.c.status == C.RETRY_QUEUED.value)).scalar()
+        value = run(conn, _NEXT_RETRY, {"p_campaign_id": campaign_id}).scalar()
         return None if value is None else float(value)
 
     def has_work(self, campaign_id: int) -> bool:
         """True while any contact is pending, queued for retry or in flight."""
-        with reading(self.engine) as conn:
+        with self.pinned.read() as conn:
             for status in (C.PENDING, C.RETRY_QUEUED, *IN_FLIGHT):
                 hit = conn.execute(select(contacts.c.id).where(
                     contacts.c.campaign_id == campaign_id,

@@ -9,6 +9,7 @@ and the worker. Recorded calls leave a short, real, playable WAV file.
 
 from __future__ import annotations
 
+import io
 import math
 import random
 import struct
@@ -297,25 +298,35 @@ class SimulatedNetwork:
 
 
 _RATE = 8000
-_TONES: dict[int, bytes] = {}
+_WAVS: dict[int, bytes] = {}
+
+
+def _wav(key: int) -> bytes:
+    """One second at 8 kHz, 16-bit mono: two tones that differ with `key`, as a WAV file."""
+    low, high = 330.0 + 40 * key, 660.0 + 40 * key
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * (low if i < _RATE // 2 else high)
+                                              * i / _RATE)))
+        for i in range(_RATE))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(_RATE)
+        wav.writeframes(frames)
+    return out.getvalue()
 
 
 def write_recording(directory: Path, attempt_id: int) -> Path:
-    """A one-second, 8 kHz, 16-bit mono WAV: two tones that differ from call to call."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """A short, real, playable WAV for a recorded call."""
     key = attempt_id % 8
-    frames = _TONES.get(key)
-    if frames is None:
-        low, high = 330.0 + 40 * key, 660.0 + 40 * key
-        samples = (
-            int(8000 * math.sin(2 * math.pi * (low if i < _RATE // 2 else high) * i / _RATE))
-            for i in range(_RATE)
-        )
-        frames = _TONES[key] = b"".join(struct.pack("<h", s) for s in samples)
+    data = _WAVS.get(key)
+    if data is None:
+        data = _WAVS[key] = _wav(key)
     path = directory / f"attempt-{attempt_id}.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(_RATE)
-        out.writeframes(frames)
+    try:
+        path.write_bytes(data)
+    except FileNotFoundError:
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
     return path
