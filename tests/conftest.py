@@ -79,14 +79,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="module", params=STORES)
-def module_store_url(request: pytest.FixtureRequest,
-                     tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Like `store_url`, but one per module: for a scenario run once and checked by many tests.
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """"sqlite" or "postgres", once per module: for a scenario run once, checked by many tests.
 
-    On PostgreSQL other tests empty the database meanwhile, so read what the run left in the
-    store right after it (`scenario_runs.run_scenario` does).
+    Get the store itself from `empty_store(store_kind, directory)` inside the module fixture
+    that runs the scenario. Other tests empty the PostgreSQL database meanwhile, so read what
+    the run left in the store right after it (`scenario_runs.run_scenario` does).
     """
-    return empty_store_url(request.param, tmp_path_factory.mktemp(f"store-{request.param}"))
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def empty_store() -> Callable[[str, Path], str]:
+    """`empty_store_url(kind, directory)`, for fixtures wider than one test."""
+    return empty_store_url
 
 
 # -- scenario files ---------------------------------------------------------------------------
@@ -136,11 +142,27 @@ def to_toml(data: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-ScenarioWriter = Callable[..., Path]
+def write_scenario_file(directory: Path, scenario: Mapping[str, Any] | str, *,
+                        name: str = "scenario.toml",
+                        files: Mapping[str, str] | None = None) -> Path:
+    """Write a scenario (a dict or TOML text) and the files it refers to into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for file_name, text in (files or {}).items():
+        (directory / file_name).write_text(text, encoding="utf-8")
+    path = directory / name
+    path.write_text(scenario if isinstance(scenario, str) else to_toml(scenario),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def scenario_files() -> Callable[..., Path]:
+    """`write_scenario_file(directory, scenario, name=…, files=…)`, for module fixtures."""
+    return write_scenario_file
 
 
 @pytest.fixture
-def write_scenario(tmp_path: Path) -> ScenarioWriter:
+def write_scenario(tmp_path: Path) -> Callable[..., Path]:
     """Write a scenario into tmp_path from a dict or TOML text; returns the file's path.
 
     Extra files the scenario refers to (a contacts CSV, a DNC list) go beside it:
@@ -149,11 +171,6 @@ def write_scenario(tmp_path: Path) -> ScenarioWriter:
 
     def write(scenario: Mapping[str, Any] | str, *, name: str = "scenario.toml",
               files: Mapping[str, str] | None = None) -> Path:
-        for file_name, text in (files or {}).items():
-            (tmp_path / file_name).write_text(text, encoding="utf-8")
-        path = tmp_path / name
-        text = scenario if isinstance(scenario, str) else to_toml(scenario)
-        path.write_text(text, encoding="utf-8")
-        return path
+        return write_scenario_file(tmp_path, scenario, name=name, files=files)
 
     return write

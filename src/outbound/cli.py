@@ -28,7 +28,7 @@ from outbound.engine.simulation import Simulation
 from outbound.scenario import load_into, load_scenario
 from outbound.store import Store
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Outbound: paced, compliant, crash-safe bulk outbound dialing.")
 admin = typer.Typer(no_args_is_help=True, help="Accounts and users.")
 campaigns_cli = typer.Typer(no_args_is_help=True, help="Create, load and drive campaigns.")
@@ -284,6 +284,25 @@ def campaigns_show(campaign: str, json_out: Annotated[bool, typer.Option("--json
     out.print(table)
 
 
+@campaigns_cli.command("set")
+def campaigns_set(
+    campaign: str,
+    pacing: Annotated[float | None, typer.Option(help="Calls per second, 1–20.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Calls in flight, 1–50.")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Change pacing or concurrency, also while running (applies on the engine's next tick)."""
+    store = _store()
+    changes = _settings_options(pacing=pacing, concurrency=concurrency)
+    if not changes:
+        fail("nothing to change: give --pacing and/or --concurrency")
+    with user_errors():
+        found = store.campaigns.find(campaign)
+        region = store.accounts.get(found.account_id).region
+        store.campaigns.update_settings(found.id, changes, region, time.time())
+    _print_campaign(store, found.id, json_out)
+
+
 def _action(action: CampaignAction) -> Callable[[str], None]:
     def command(campaign: str) -> None:
         store = _store()
@@ -302,7 +321,13 @@ for _verb in (CampaignAction.START, CampaignAction.PAUSE, CampaignAction.RESUME,
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        logging.getLogger("outbound").debug("unexpected failure", exc_info=True)
+        err.print(f"[bold red]error:[/] unexpected failure: {type(exc).__name__}: {exc} "
+                  "(set OUTBOUND_LOG_LEVEL=DEBUG for details)", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

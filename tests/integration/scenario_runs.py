@@ -194,3 +194,54 @@ def overlapping(spans: Iterable[tuple[float, float, Any]]) -> list[tuple[Any, An
 def attempt_span(attempt: Any) -> tuple[float, float]:
     assert attempt.ended_at is not None, f"attempt {attempt.id} never ended"
     return attempt.started_at, attempt.ended_at
+
+
+# -- scenarios ---------------------------------------------------------------------------
+
+# Monday 2 March 2026, 09:00 in New York (14:00 UTC): business hours have just opened.
+MONDAY_OPEN = "2026-03-02T09:00:00-05:00"
+POOL = ["+14155550100", "+14155550101", "+14155550102"]
+
+
+def small_scenario(**sections: Any) -> dict[str, Any]:
+    """A brisk scenario: 60 contacts, 3 numbers, short rings and talks, agents to spare.
+
+    Keyword arguments replace whole sections (`contacts={...}`) or, for `campaign` and
+    `network`, are merged into the defaults.
+    """
+    scenario: dict[str, Any] = {
+        "seed": 11,
+        "campaign": {
+            "name": "Integration", "dial_mode": "customer-first", "pacing": 2,
+            "concurrency": 10, "attempts": 3, "backoff_seconds": 30,
+            "rotation": "round-robin", "numbers": POOL, "transfer": {"department": "Sales"},
+            "recording": False, "start": MONDAY_OPEN,
+        },
+        "business_hours": {"timezone": "America/New_York",
+                           "days": ["mon", "tue", "wed", "thu", "fri"],
+                           "open": "09:00", "close": "19:00"},
+        "contacts": {"generate": 60},
+        "departments": [{"name": "Sales", "agents": 10, "handle_seconds": [5, 15]}],
+        "network": {"answer": 0.4, "busy": 0.1, "no_answer": 0.3, "invalid": 0.1,
+                    "rejected": 0.05, "provider_error": 0.05,
+                    "ring_seconds": [1, 6], "talk_seconds": [5, 15]},
+    }
+    for key, value in sections.items():
+        if key in ("campaign", "network"):
+            scenario[key] = {**scenario[key], **value}
+        else:
+            scenario[key] = value
+    return scenario
+
+
+def posix(text: str) -> float:
+    """POSIX seconds for an ISO-8601 time with an offset."""
+    return datetime.fromisoformat(text).timestamp()
+
+
+def contacts_csv(numbers: Iterable[str], agents: dict[int, str] | None = None) -> str:
+    """A contacts file with phone, name and agent columns (agent by position)."""
+    lines = ["phone,name,agent"]
+    for i, number in enumerate(numbers):
+        lines.append(f"{number},Contact {i},{(agents or {}).get(i, '')}")
+    return "\n".join(lines) + "\n"

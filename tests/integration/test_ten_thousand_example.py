@@ -7,6 +7,7 @@ run (about 40 s) feeds every test here; speed is the benchmarks' business, not t
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from datetime import UTC, datetime
@@ -100,7 +101,7 @@ def test_every_retry_waits_the_two_hour_backoff_after_the_previous_attempt_ended
         run: Run) -> None:
     calls = sorted(run.calls, key=lambda c: (c.contact_id, c.attempt))
     retries = 0
-    for previous, call in zip(calls, calls[1:], strict=False):
+    for previous, call in itertools.pairwise(calls):
         if call.contact_id != previous.contact_id:
             continue
         retries += 1

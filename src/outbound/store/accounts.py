@@ -32,10 +32,12 @@ def _lookup(table: Any, ref: str | int, where: Any, what: str, conn: Any) -> Row
         row = conn.execute(query.where(table.c.id == int(text))).first()
         if row is not None:
             return row  # type: ignore[no-any-return]
-    row = conn.execute(query.where(table.c.name == text)).first()
-    if row is None:
+    rows = list(conn.execute(query.where(table.c.name == text).limit(2)))
+    if not rows:
         raise NotFound(f"no {what} {text!r}")
-    return row  # type: ignore[no-any-return]
+    if len(rows) > 1:
+        raise InvalidInput(what, f"more than one {what} is named {text!r}; give its id")
+    return rows[0]  # type: ignore[no-any-return]
 
 
 class AccountsRepo:
