@@ -18,7 +18,7 @@ from typing import Any
 from outbound.bootstrap import App, build
 from outbound.clock import VirtualClock
 from outbound.config import Settings
-from outbound.domain.lifecycle import CampaignAction
+from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.engine.core import Tuning
 from outbound.engine.report import write_results
 from outbound.scenario import Scenario, ScenarioEvent, load_into
@@ -86,10 +86,14 @@ class Simulation:
         return SimulationResult(self.campaign_id, report, self.crashes, clock.now() - self.start)
 
     def _finished(self) -> bool:
+        """Done when the campaign ended, or sits paused with nothing left to happen."""
         app = self.app
-        if app is None or app.engine.calls or app.engine.runs:
+        if app is None or app.engine.calls:
             return False
-        return self.store.campaigns.get(self.campaign_id).status.terminal
+        status = self.store.campaigns.get(self.campaign_id).status
+        if status is CampaignStatus.PAUSED and not self._pending:
+            return True
+        return status.terminal and not app.engine.runs
 
     def _boot(self) -> None:
         self.app = build(self.settings, self.clock, store=self.store, tuning=self.tuning,
