@@ -182,9 +182,24 @@ def campaigns_load(
         loaded_scenario = load_scenario(scenario)
         account_row = store.accounts.get(account)
         loaded = load_into(store, account_row.id, loaded_scenario, time.time(), draft=draft)
+    report = loaded.contacts
+    dnc_errors = [{"row": e.row, "value": e.value, "reason": e.reason}
+                  for e in loaded.dnc_errors]
     _print_campaign(store, loaded.campaign_id, json_out,
-                    extra={"import": loaded.contacts.to_dict() | {"errors": None},
-                           "dnc_added": loaded.dnc_added})
+                    extra={"import": report.to_dict(), "dnc_added": loaded.dnc_added,
+                           "dnc_errors": dnc_errors})
+    if not json_out:
+        err.print(f"imported {report.imported:,} of {report.rows:,} rows: {report.invalid:,} "
+                  f"invalid, {report.duplicate:,} duplicate, {report.dnc_flagged:,} on the "
+                  f"do-not-call list; {loaded.dnc_added:,} do-not-call entries added",
+                  highlight=False)
+        for e in report.errors[:10]:
+            err.print(f"  row {e.row}: {e.value!r}: {e.reason}", highlight=False)
+        if len(report.errors) > 10:
+            err.print(f"  … and {len(report.errors) - 10:,} more (use --json for all)",
+                      highlight=False)
+        for e in loaded.dnc_errors[:10]:
+            err.print(f"  do-not-call row {e.row}: {e.value!r}: {e.reason}", highlight=False)
 
 
 def _settings_options(**given: Any) -> dict[str, Any]:
@@ -223,8 +238,8 @@ def campaigns_create(
             attempts=attempts, backoff_seconds=backoff_seconds,
             backoff_multiplier=backoff_multiplier, rotation=rotation, numbers=numbers,
             transfer=transfer, recording=recording), account_row.region)
-        store.accounts.add_numbers(account_row.id, settings.numbers)
         campaign_id = store.campaigns.create(account_row.id, settings, time.time())
+        store.accounts.add_numbers(account_row.id, settings.numbers)
     _print_campaign(store, campaign_id, json_out)
 
 

@@ -21,8 +21,14 @@ from outbound.domain.errors import InvalidInput
 from outbound.domain.hours import BusinessHours
 from outbound.domain.phone import normalize_or_raise
 from outbound.domain.settings import CampaignSettings
-from outbound.ingest.contacts import ImportReport, RawContact, import_contacts, rows_from_table
-from outbound.ingest.dnc import read_dnc_numbers
+from outbound.ingest.contacts import (
+    ImportReport,
+    RawContact,
+    RowError,
+    import_contacts,
+    rows_from_table,
+)
+from outbound.ingest.dnc import DncRead, read_dnc_numbers
 from outbound.ingest.reader import open_text, read_table
 from outbound.store import Store
 from outbound.telephony.sim import NetworkProfile, _range
@@ -280,6 +286,7 @@ class Loaded:
     campaign_id: int
     contacts: ImportReport
     dnc_added: int
+    dnc_errors: list[RowError]
 
 
 def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
@@ -289,6 +296,8 @@ def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
     An account on the simulated network takes the scenario's [network] (and its departments'
     handle times), so the worker's calls behave as the scenario says.
     """
+    schedule = not draft and scenario.campaign.start is not None
+    dnc_file = _check_loadable(store, account_id, scenario, schedule)
     accounts = store.accounts
     if accounts.get(account_id).provider.get("kind", "sim") == "sim":
         accounts.set_provider(account_id, sim_provider(scenario))
@@ -309,8 +318,8 @@ def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
         contact_numbers = generate_numbers(scenario.contacts_generate, scenario.seed)
 
     dnc_numbers: list[str] = []
-    if scenario.dnc_file is not None:
-        dnc_numbers.extend(read_dnc_numbers(scenario.dnc_file, scenario.region).numbers)
+    if dnc_file is not None:
+        dnc_numbers.extend(dnc_file.numbers)
     if scenario.dnc_generate:
         overlap = random.Random(scenario.seed + 1).sample(
             contact_numbers, min(scenario.dnc_overlap, len(contact_numbers)))
@@ -319,9 +328,8 @@ def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
                                             scenario.seed + 2, set(contact_numbers)))
     dnc_added = store.dnc.add(account_id, dnc_numbers, now, source=scenario.path.name)
 
-    campaign_id = store.campaigns.create(
-        account_id, scenario.campaign, now, seed=scenario.seed,
-        schedule=not draft and scenario.campaign.start is not None)
+    campaign_id = store.campaigns.create(account_id, scenario.campaign, now,
+                                         seed=scenario.seed, schedule=schedule)
     if scenario.contacts_file is not None:
         with open_text(scenario.contacts_file) as text:
             table = read_table(text, str(scenario.contacts_file))
@@ -331,7 +339,41 @@ def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
     else:
         report = import_contacts(store, campaign_id, account_id, _generated(contact_numbers),
                                  scenario.region, now, max_rows=None)
-    return Loaded(campaign_id, report, dnc_added)
+    return Loaded(campaign_id, report, dnc_added, dnc_file.errors if dnc_file else [])
+
+
+def _check_loadable(store: Store, account_id: int, scenario: Scenario, schedule: bool
+                    ) -> DncRead | None:
+    """Everything that could refuse the load, checked before anything is written."""
+    settings = scenario.campaign
+    if any(c.settings.name == settings.name for c in store.campaigns.list(account_id)):
+        raise InvalidInput("campaign.name", f"a campaign named {settings.name!r} already "
+                           "exists in this account")
+    if schedule:
+        missing = settings.missing_to_start()
+        if missing:
+            field = "campaign.numbers" if settings.numbers == () else "campaign.transfer"
+            raise InvalidInput(field, "a scheduled campaign needs " + " and ".join(missing)
+                               + " (or load it with --draft)")
+        transfer = settings.transfer
+        assert transfer is not None
+        created = {
+            "department": {d.name for d in scenario.departments},
+            "agent": {f"{d.name}-{n}" for d in scenario.departments
+                      for n in range(1, d.agents + 1)},
+            "voice_menu": {m.name for m in scenario.voice_menus},
+        }[transfer.kind.value]
+        if transfer.name not in created and not store.accounts.target_exists(
+                account_id, transfer.kind.value, transfer.name):
+            raise InvalidInput(f"campaign.transfer.{transfer.kind.value}",
+                               f"no {transfer.kind.value.replace('_', ' ')} named "
+                               f"{transfer.name!r} in the account or the scenario")
+    if scenario.contacts_file is not None:
+        with open_text(scenario.contacts_file) as text:
+            read_table(text, str(scenario.contacts_file))
+    if scenario.dnc_file is not None:
+        return read_dnc_numbers(scenario.dnc_file, scenario.region)
+    return None
 
 
 def sim_provider(scenario: Scenario) -> dict[str, object]:

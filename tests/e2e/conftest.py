@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,3 +43,21 @@ def edited_scenario(scenario_dir: Path) -> Callable[[str, str], Path]:
         return path
 
     return edit
+
+
+@pytest.fixture(scope="session")
+def acme_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding one account, Acme (UTC, US), made once by the real command."""
+    cli = Outbound(tmp_path_factory.mktemp("acme-template"))
+    try:
+        cli.ok("admin", "create-account", "Acme", "--timezone", "UTC", "--region", "US")
+    finally:
+        cli.close()
+    return cli.data_dir
+
+
+@pytest.fixture
+def acme(outbound: Outbound, acme_template: Path) -> Outbound:
+    """`outbound` on a store that already holds the account Acme (a copy of the template)."""
+    shutil.copytree(acme_template, outbound.data_dir)
+    return outbound

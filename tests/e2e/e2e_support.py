@@ -126,9 +126,10 @@ class Outbound:
 
     def spawn(self, *args: str | Path, log: Path) -> subprocess.Popen[str]:
         """A long-running command (a worker); killed at teardown if the test left it running."""
-        process = subprocess.Popen([*_command(), *map(str, args)], cwd=self.cwd, env=self.env,
-                                   stdout=subprocess.DEVNULL,
-                                   stderr=log.open("w", encoding="utf-8"), text=True)
+        with log.open("w", encoding="utf-8") as stderr:  # the child keeps its own copy
+            process = subprocess.Popen([*_command(), *map(str, args)], cwd=self.cwd,
+                                       env=self.env, stdout=subprocess.DEVNULL, stderr=stderr,
+                                       text=True)
         self._processes.append(process)
         return process
 
@@ -137,8 +138,6 @@ class Outbound:
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
-            if process.stderr is not None:
-                process.stderr.close()
 
     # -- reading the store ------------------------------------------------------------------
 

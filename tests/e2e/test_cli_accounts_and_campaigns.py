@@ -40,14 +40,12 @@ def test_create_account_with_json_prints_the_whole_account(outbound: Outbound) -
     assert account["business_hours"]["timezone"] == "America/New_York"
 
 
-def test_an_account_name_already_taken_is_refused_in_one_line(outbound: Outbound) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-
-    done = outbound.run("admin", "create-account", "Acme")
+def test_an_account_name_already_taken_is_refused_in_one_line(acme: Outbound) -> None:
+    done = acme.run("admin", "create-account", "Acme")
 
     assert done.returncode == 2
     assert "name" in one_line(done.stderr)
-    assert outbound.scalar("SELECT count(*) FROM accounts") == 1
+    assert acme.scalar("SELECT count(*) FROM accounts") == 1
 
 
 # -- campaigns load ----------------------------------------------------------------------
@@ -73,41 +71,37 @@ def test_loading_a_scenario_prints_the_campaign_id_and_schedules_it_at_its_start
 
 
 def test_loading_a_scenario_creates_its_numbers_people_menus_contacts_and_dnc_entries(
-    outbound: Outbound, scenario_dir: Path
+    acme: Outbound, scenario_dir: Path
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
+    campaign_id = int(acme.ok("campaigns", "load", scenario_dir / "scenario.toml",
+                              "--account", "Acme"))
 
-    campaign_id = int(outbound.ok("campaigns", "load", scenario_dir / "scenario.toml",
-                                  "--account", "Acme"))
-
-    numbers = {r[0] for r in outbound.query("SELECT e164 FROM phone_numbers")}
+    numbers = {r[0] for r in acme.query("SELECT e164 FROM phone_numbers")}
     assert numbers == {"+14155550100", "+14155550101"}
-    agents = outbound.query(
+    agents = acme.query(
         "SELECT agents.name FROM agents JOIN departments ON departments.id = department_id "
         "WHERE departments.name = 'Sales' ORDER BY agents.id")
     assert [a[0] for a in agents] == [f"Sales-{n}" for n in range(1, 6)]
-    assert outbound.scalar("SELECT count(*) FROM voice_menus WHERE name = 'confirm'") == 1
-    assert {r[0] for r in outbound.query("SELECT phone FROM dnc")} == {
+    assert acme.scalar("SELECT count(*) FROM voice_menus WHERE name = 'confirm'") == 1
+    assert {r[0] for r in acme.query("SELECT phone FROM dnc")} == {
         "+14155552003", "+14155552007", "+12125550199"}
     # National numbers became E.164, custom columns were kept, DNC matches were flagged.
-    first = outbound.query("SELECT phone, name, fields FROM contacts WHERE campaign_id = ? "
-                           "ORDER BY position LIMIT 1", (campaign_id,))[0]
+    first = acme.query("SELECT phone, name, fields FROM contacts WHERE campaign_id = ? "
+                       "ORDER BY position LIMIT 1", (campaign_id,))[0]
     assert (first["phone"], first["name"]) == ("+14155552000", "Person 0")
     assert json.loads(first["fields"]) == {"segment": "A"}
-    flagged = outbound.query("SELECT phone FROM contacts WHERE dnc_flagged ORDER BY phone")
+    flagged = acme.query("SELECT phone FROM contacts WHERE dnc_flagged ORDER BY phone")
     assert [r[0] for r in flagged] == ["+14155552003", "+14155552007"]
 
 
 def test_loading_with_draft_leaves_the_campaign_a_draft(
-    outbound: Outbound, scenario_dir: Path
+    acme: Outbound, scenario_dir: Path
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-
-    stdout = outbound.ok("campaigns", "load", scenario_dir / "scenario.toml",
-                         "--account", "Acme", "--draft")
+    stdout = acme.ok("campaigns", "load", scenario_dir / "scenario.toml",
+                     "--account", "Acme", "--draft")
 
     assert AN_ID.fullmatch(stdout)
-    assert outbound.json("campaigns", "show", stdout.strip())["status"] == "draft"
+    assert acme.json("campaigns", "show", stdout.strip())["status"] == "draft"
 
 
 def test_loading_with_json_prints_the_campaign_and_what_was_imported(
@@ -130,17 +124,15 @@ def test_loading_with_json_prints_the_campaign_and_what_was_imported(
 
 
 def test_campaigns_create_prints_the_id_and_stores_the_settings_given(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-
-    stdout = outbound.ok("campaigns", "create", "Acme", "--name", "Renewals", "--pacing", "3",
-                         "--concurrency", "7", "--attempts", "2", "--backoff-seconds", "900",
-                         "--rotation", "sticky", "--numbers", "(415) 555-0100,+14155550101",
-                         "--transfer", "department=Sales", "--no-recording")
+    stdout = acme.ok("campaigns", "create", "Acme", "--name", "Renewals", "--pacing", "3",
+                     "--concurrency", "7", "--attempts", "2", "--backoff-seconds", "900",
+                     "--rotation", "sticky", "--numbers", "(415) 555-0100,+14155550101",
+                     "--transfer", "department=Sales", "--no-recording")
 
     assert AN_ID.fullmatch(stdout)
-    campaign = outbound.json("campaigns", "show", stdout.strip())
+    campaign = acme.json("campaigns", "show", stdout.strip())
     assert campaign["status"] == "draft"
     assert (campaign["name"], campaign["pacing"], campaign["concurrency"]) == (
         "Renewals", 3.0, 7)
@@ -163,17 +155,16 @@ def test_campaigns_create_with_json_prints_the_whole_campaign(outbound: Outbound
 
 
 def test_campaigns_list_shows_each_campaign_with_its_status_and_progress(
-    outbound: Outbound, scenario_dir: Path
+    acme: Outbound, scenario_dir: Path
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("admin", "create-account", "Globex")
-    loaded = int(outbound.ok("campaigns", "load", scenario_dir / "scenario.toml",
-                             "--account", "Acme"))
-    created = int(outbound.ok("campaigns", "create", "Globex", "--name", "Renewals"))
+    acme.ok("admin", "create-account", "Globex")
+    loaded = int(acme.ok("campaigns", "load", scenario_dir / "scenario.toml",
+                         "--account", "Acme"))
+    created = int(acme.ok("campaigns", "create", "Globex", "--name", "Renewals"))
 
-    everything = outbound.json("campaigns", "list")
-    only_globex = outbound.json("campaigns", "list", "Globex")
-    table = outbound.ok("campaigns", "list")
+    everything = acme.json("campaigns", "list")
+    only_globex = acme.json("campaigns", "list", "Globex")
+    table = acme.ok("campaigns", "list")
 
     assert [(c["id"], c["status"], c["contacts"], c["finished"]) for c in everything] == [
         (loaded, "scheduled", GOOD_CONTACTS, 0), (created, "draft", 0, 0)]
@@ -182,77 +173,71 @@ def test_campaigns_list_shows_each_campaign_with_its_status_and_progress(
 
 
 def test_campaign_verbs_accept_an_id_or_a_unique_name(
-    outbound: Outbound, scenario_dir: Path
+    acme: Outbound, scenario_dir: Path
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    campaign_id = outbound.ok("campaigns", "load", scenario_dir / "scenario.toml",
-                              "--account", "Acme", "--draft").strip()
+    campaign_id = acme.ok("campaigns", "load", scenario_dir / "scenario.toml",
+                          "--account", "Acme", "--draft").strip()
     name = "Spring lead-qual"
 
     def status() -> str:
-        return str(outbound.json("campaigns", "show", name)["status"])
+        return str(acme.json("campaigns", "show", name)["status"])
 
-    assert "running" in outbound.run("campaigns", "start", name).stderr
-    assert outbound.json("campaigns", "show", campaign_id)["status"] == "running"
-    outbound.ok("campaigns", "pause", campaign_id)
+    assert "running" in acme.run("campaigns", "start", name).stderr
+    assert acme.json("campaigns", "show", campaign_id)["status"] == "running"
+    acme.ok("campaigns", "pause", campaign_id)
     assert status() == "paused"
-    outbound.ok("campaigns", "resume", name)
+    acme.ok("campaigns", "resume", name)
     assert status() == "running"
-    outbound.ok("campaigns", "cancel", campaign_id)
+    acme.ok("campaigns", "cancel", campaign_id)
     assert status() == "cancelled"
-    assert outbound.json("campaigns", "list")[0]["status"] == "cancelled"
-    kinds = [r[0] for r in outbound.query("SELECT kind FROM events ORDER BY id")]
+    assert acme.json("campaigns", "list")[0]["status"] == "cancelled"
+    kinds = [r[0] for r in acme.query("SELECT kind FROM events ORDER BY id")]
     assert kinds == ["created", "started", "paused", "running", "cancelled"]
 
 
 def test_campaigns_show_without_json_prints_settings_and_counts(
-    outbound: Outbound, scenario_dir: Path
+    acme: Outbound, scenario_dir: Path
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "load", scenario_dir / "scenario.toml", "--account", "Acme")
+    acme.ok("campaigns", "load", scenario_dir / "scenario.toml", "--account", "Acme")
 
-    shown = outbound.ok("campaigns", "show", "Spring lead-qual")
+    shown = acme.ok("campaigns", "show", "Spring lead-qual")
 
     assert "scheduled" in shown
     assert re.search(rf"contacts pending\s*│?\s*{GOOD_CONTACTS}\b", shown), shown
 
 
 def test_a_lifecycle_action_the_status_does_not_allow_is_refused_in_one_line(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals")
-    outbound.ok("campaigns", "cancel", "Renewals")
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals")
+    acme.ok("campaigns", "cancel", "Renewals")
 
-    done = outbound.run("campaigns", "resume", "Renewals")
+    done = acme.run("campaigns", "resume", "Renewals")
 
     assert done.returncode == 2
     assert "cancelled" in one_line(done.stderr)
-    assert outbound.json("campaigns", "show", "Renewals")["status"] == "cancelled"
+    assert acme.json("campaigns", "show", "Renewals")["status"] == "cancelled"
 
 
-def test_an_unknown_campaign_is_refused_in_one_line(outbound: Outbound) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-
-    done = outbound.run("campaigns", "start", "Nope")
+def test_an_unknown_campaign_is_refused_in_one_line(acme: Outbound) -> None:
+    done = acme.run("campaigns", "start", "Nope")
 
     assert done.returncode == 2
     assert "Nope" in one_line(done.stderr)
 
 
 def test_a_campaign_name_used_in_two_accounts_is_refused_as_ambiguous(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("admin", "create-account", "Globex")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Spring")
-    outbound.ok("campaigns", "create", "Globex", "--name", "Spring")
+    acme.ok("admin", "create-account", "Globex")
+    acme.ok("campaigns", "create", "Acme", "--name", "Spring")
+    acme.ok("campaigns", "create", "Globex", "--name", "Spring")
 
-    done = outbound.run("campaigns", "cancel", "Spring")
+    done = acme.run("campaigns", "cancel", "Spring")
 
     assert done.returncode == 2
     assert "Spring" in one_line(done.stderr)
-    statuses = [r[0] for r in outbound.query("SELECT status FROM campaigns ORDER BY id")]
+    statuses = [r[0] for r in acme.query("SELECT status FROM campaigns ORDER BY id")]
     assert statuses == ["draft", "draft"]
 
 
@@ -260,42 +245,39 @@ def test_a_campaign_name_used_in_two_accounts_is_refused_as_ambiguous(
 
 
 def test_a_campaign_without_numbers_refuses_to_start_and_says_numbers_are_missing(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals",
-                "--transfer", "voice_menu=confirm")
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals",
+            "--transfer", "voice_menu=confirm")
 
-    done = outbound.run("campaigns", "start", "Renewals")
+    done = acme.run("campaigns", "start", "Renewals")
 
     assert done.returncode == 2
     line = one_line(done.stderr)
     assert "number" in line and "transfer" not in line
-    assert outbound.json("campaigns", "show", "Renewals")["status"] == "draft"
+    assert acme.json("campaigns", "show", "Renewals")["status"] == "draft"
 
 
 def test_a_campaign_without_a_transfer_target_refuses_to_start_and_says_so(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals",
-                "--numbers", "+14155550100")
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals",
+            "--numbers", "+14155550100")
 
-    done = outbound.run("campaigns", "start", "Renewals")
+    done = acme.run("campaigns", "start", "Renewals")
 
     assert done.returncode == 2
     line = one_line(done.stderr)
     assert "transfer" in line and "number" not in line
-    assert outbound.json("campaigns", "show", "Renewals")["status"] == "draft"
+    assert acme.json("campaigns", "show", "Renewals")["status"] == "draft"
 
 
 def test_a_campaign_without_either_names_both_when_refusing_to_start(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals")
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals")
 
-    done = outbound.run("campaigns", "start", "Renewals")
+    done = acme.run("campaigns", "start", "Renewals")
 
     assert done.returncode == 2
     line = one_line(done.stderr)
@@ -303,26 +285,24 @@ def test_a_campaign_without_either_names_both_when_refusing_to_start(
 
 
 def test_a_campaign_whose_transfer_target_does_not_exist_refuses_to_start(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals",
-                "--numbers", "+14155550100", "--transfer", "department=Nobody")
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals",
+            "--numbers", "+14155550100", "--transfer", "department=Nobody")
 
-    done = outbound.run("campaigns", "start", "Renewals")
+    done = acme.run("campaigns", "start", "Renewals")
 
     assert done.returncode == 2
     assert "Nobody" in one_line(done.stderr)
-    assert outbound.json("campaigns", "show", "Renewals")["status"] == "draft"
+    assert acme.json("campaigns", "show", "Renewals")["status"] == "draft"
 
 
 def test_campaigns_set_changes_pacing_and_concurrency_of_a_campaign(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals")
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals")
 
-    outbound.ok("campaigns", "set", "Renewals", "--pacing", "7.5", "--concurrency", "12")
+    acme.ok("campaigns", "set", "Renewals", "--pacing", "7.5", "--concurrency", "12")
 
-    campaign = outbound.json("campaigns", "show", "Renewals")
+    campaign = acme.json("campaigns", "show", "Renewals")
     assert (campaign["pacing"], campaign["concurrency"]) == (7.5, 12)

@@ -58,48 +58,45 @@ BROKEN_SCENARIOS = {
 @pytest.mark.parametrize(("old", "new", "fragments"), list(BROKEN_SCENARIOS.values()),
                          ids=list(BROKEN_SCENARIOS))
 def test_loading_a_broken_scenario_exits_2_naming_the_field_and_writes_nothing(
-    outbound: Outbound, edited_scenario: EditScenario, old: str, new: str,
+    acme: Outbound, edited_scenario: EditScenario, old: str, new: str,
     fragments: list[str],
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    before = outbound.snapshot()
+    before = acme.snapshot()
 
-    done = outbound.run("campaigns", "load", edited_scenario(old, new), "--account", "Acme")
+    done = acme.run("campaigns", "load", edited_scenario(old, new), "--account", "Acme")
 
     assert done.returncode == 2
     line = one_line(done.stderr)
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} is not in: {line}"
     assert done.stdout == ""
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
 def test_a_scenario_file_that_does_not_exist_is_named_in_one_line(
-    outbound: Outbound, tmp_path: Path
+    acme: Outbound, tmp_path: Path
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    before = outbound.snapshot()
+    before = acme.snapshot()
     missing = tmp_path / "nowhere.toml"
 
-    done = outbound.run("campaigns", "load", missing, "--account", "Acme")
+    done = acme.run("campaigns", "load", missing, "--account", "Acme")
 
     assert done.returncode == 2
     assert "nowhere.toml" in one_line(done.stderr)
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
 def test_loading_into_an_unknown_account_exits_2_and_writes_nothing(
-    outbound: Outbound, scenario_dir: Path
+    acme: Outbound, scenario_dir: Path
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    before = outbound.snapshot()
+    before = acme.snapshot()
 
-    done = outbound.run("campaigns", "load", scenario_dir / "scenario.toml",
-                        "--account", "Initech")
+    done = acme.run("campaigns", "load", scenario_dir / "scenario.toml",
+                    "--account", "Initech")
 
     assert done.returncode == 2
     assert "Initech" in one_line(done.stderr)
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
 BAD_CREATE_OPTIONS = {
@@ -121,19 +118,18 @@ BAD_CREATE_OPTIONS = {
 @pytest.mark.parametrize(("options", "fragments"), list(BAD_CREATE_OPTIONS.values()),
                          ids=list(BAD_CREATE_OPTIONS))
 def test_creating_a_campaign_with_a_bad_setting_exits_2_naming_it_and_writes_nothing(
-    outbound: Outbound, options: list[str], fragments: list[str]
+    acme: Outbound, options: list[str], fragments: list[str]
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    before = outbound.snapshot()
+    before = acme.snapshot()
 
-    done = outbound.run("campaigns", "create", "Acme", "--name", "Renewals", *options)
+    done = acme.run("campaigns", "create", "Acme", "--name", "Renewals", *options)
 
     assert done.returncode == 2
     line = one_line(done.stderr)
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} is not in: {line}"
     assert done.stdout == ""
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
 @pytest.mark.parametrize(("options", "fragments"), [
@@ -141,101 +137,80 @@ def test_creating_a_campaign_with_a_bad_setting_exits_2_naming_it_and_writes_not
     (["--region", "USA"], ["region", "two-letter"]),
 ], ids=["an unknown time zone", "a three-letter region"])
 def test_creating_an_account_with_a_bad_setting_exits_2_naming_it_and_writes_nothing(
-    outbound: Outbound, options: list[str], fragments: list[str]
+    acme: Outbound, options: list[str], fragments: list[str]
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    before = outbound.snapshot()
+    before = acme.snapshot()
 
-    done = outbound.run("admin", "create-account", "Globex", *options)
+    done = acme.run("admin", "create-account", "Globex", *options)
 
     assert done.returncode == 2
     line = one_line(done.stderr)
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} is not in: {line}"
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
 # -- refusals that come after the scenario parsed: still nothing may be written -----------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "scenario.py load_into: the contacts file's header is read only after the account's "
-    "provider, numbers, departments, agents, menus, DNC entries and the campaign itself were "
-    "committed, each in its own transaction; the refusal leaves a scheduled campaign with no "
-    "contacts behind"))
 def test_a_contacts_file_without_a_phone_column_is_refused_and_nothing_is_written(
-    outbound: Outbound, scenario_dir: Path
+    acme: Outbound, scenario_dir: Path
 ) -> None:
     (scenario_dir / "contacts.csv").write_text("name,email\nBob,bob@example.com\n",
                                                encoding="utf-8")
-    outbound.ok("admin", "create-account", "Acme")
-    before = outbound.snapshot()
+    before = acme.snapshot()
 
-    done = outbound.run("campaigns", "load", scenario_dir / "scenario.toml",
-                        "--account", "Acme")
+    done = acme.run("campaigns", "load", scenario_dir / "scenario.toml",
+                    "--account", "Acme")
 
     assert done.returncode == 2
     assert "phone" in one_line(done.stderr)
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "scenario.py load_into: the campaign name is checked (CampaignsRepo.create) only after "
-    "the second scenario's provider, numbers, departments, agents and DNC entries were "
-    "committed into the account"))
 def test_loading_a_campaign_name_already_taken_is_refused_and_nothing_is_written(
-    outbound: Outbound, scenario_dir: Path, edited_scenario: EditScenario
+    acme: Outbound, scenario_dir: Path, edited_scenario: EditScenario
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "load", scenario_dir / "scenario.toml", "--account", "Acme")
-    before = outbound.snapshot()
+    acme.ok("campaigns", "load", scenario_dir / "scenario.toml", "--account", "Acme")
+    before = acme.snapshot()
     # Same campaign name, but another department and another DNC list.
     other = edited_scenario('name = "Sales"', 'name = "Support"')
     (scenario_dir / "dnc.txt").write_text("+12125550123\n", encoding="utf-8")
 
-    done = outbound.run("campaigns", "load", other, "--account", "Acme")
+    done = acme.run("campaigns", "load", other, "--account", "Acme")
 
     assert done.returncode == 2
     assert "Spring lead-qual" in one_line(done.stderr)
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.py campaigns_create: store.accounts.add_numbers commits the pool before "
-    "store.campaigns.create refuses the taken name"))
 def test_creating_a_campaign_name_already_taken_is_refused_and_nothing_is_written(
-    outbound: Outbound
+    acme: Outbound
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals")
-    before = outbound.snapshot()
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals")
+    before = acme.snapshot()
 
-    done = outbound.run("campaigns", "create", "Acme", "--name", "Renewals",
-                        "--numbers", "+14155550100")
+    done = acme.run("campaigns", "create", "Acme", "--name", "Renewals",
+                    "--numbers", "+14155550100")
 
     assert done.returncode == 2
     assert "Renewals" in one_line(done.stderr)
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "store/campaigns.py CampaignsRepo.create(schedule=True) skips check_can_start, which "
-    "`campaigns schedule` applies: `campaigns load` schedules a campaign with no number pool, "
-    "and at its start time the worker silently puts it back to draft (a start_refused event)"))
 def test_loading_a_scenario_without_numbers_is_refused_unless_it_stays_a_draft(
-    outbound: Outbound, edited_scenario: EditScenario
+    acme: Outbound, edited_scenario: EditScenario
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    before = outbound.snapshot()
+    before = acme.snapshot()
     no_pool = edited_scenario('numbers = ["+14155550100", "+14155550101"]\n', "")
 
-    scheduled = outbound.run("campaigns", "load", no_pool, "--account", "Acme")
+    scheduled = acme.run("campaigns", "load", no_pool, "--account", "Acme")
 
     assert scheduled.returncode == 2
     assert "numbers" in one_line(scheduled.stderr)
-    assert outbound.snapshot() == before
-    draft = outbound.ok("campaigns", "load", no_pool, "--account", "Acme", "--draft")
-    assert outbound.json("campaigns", "show", draft.strip())["status"] == "draft"
+    assert acme.snapshot() == before
+    draft = acme.ok("campaigns", "load", no_pool, "--account", "Acme", "--draft")
+    assert acme.json("campaigns", "show", draft.strip())["status"] == "draft"
 
 
 @pytest.mark.parametrize(("options", "fragments"), [
@@ -243,16 +218,15 @@ def test_loading_a_scenario_without_numbers_is_refused_unless_it_stays_a_draft(
     (["--concurrency", "60"], ["concurrency", "1 to 50"]),
 ], ids=["pacing 25", "concurrency 60"])
 def test_changing_a_campaign_to_a_bad_setting_exits_2_naming_it_and_writes_nothing(
-    outbound: Outbound, options: list[str], fragments: list[str]
+    acme: Outbound, options: list[str], fragments: list[str]
 ) -> None:
-    outbound.ok("admin", "create-account", "Acme")
-    outbound.ok("campaigns", "create", "Acme", "--name", "Renewals")
-    before = outbound.snapshot()
+    acme.ok("campaigns", "create", "Acme", "--name", "Renewals")
+    before = acme.snapshot()
 
-    done = outbound.run("campaigns", "set", "Renewals", *options)
+    done = acme.run("campaigns", "set", "Renewals", *options)
 
     assert done.returncode == 2
     line = one_line(done.stderr)
     for fragment in fragments:
         assert fragment in line, f"{fragment!r} is not in: {line}"
-    assert outbound.snapshot() == before
+    assert acme.snapshot() == before

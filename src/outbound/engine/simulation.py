@@ -47,6 +47,7 @@ class Simulation:
     def __init__(self, scenario: Scenario, out_dir: Path, *, store_url: str | None = None,
                  tuning: Tuning | None = None) -> None:
         self.scenario = scenario
+        out_dir = out_dir.resolve()
         self.out_dir = out_dir
         self.tuning = tuning or SIMULATION_TUNING
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -99,6 +99,7 @@ class CampaignsRepo:
             if schedule:
                 if settings.start is None:
                     raise InvalidInput("start", "is required to schedule a campaign")
+                self.check_can_start(account_id, settings)
                 status = CampaignStatus.SCHEDULED
             campaign_id = int(conn.execute(insert(campaigns).values(
                 account_id=account_id, name=settings.name, status=status.value,
@@ -158,7 +159,7 @@ class CampaignsRepo:
             campaign = Campaign.from_row(row)
             new = transition(campaign.status, action)
             if action in (CampaignAction.START, CampaignAction.SCHEDULE):
-                self.check_can_start(campaign)
+                self.check_can_start(campaign.account_id, campaign.settings)
             values: dict[str, Any] = {"status": new.value, "version": campaigns.c.version + 1}
             if new is CampaignStatus.RUNNING and campaign.started_at is None:
                 values["started_at"] = now
@@ -241,17 +242,15 @@ class CampaignsRepo:
                         tat: float) -> None:
         run(conn, _SAVE_DIAL_STATE, {"p_id": campaign_id, "p_cursor": cursor, "p_tat": tat})
 
-    def check_can_start(self, campaign: Campaign) -> None:
+    def check_can_start(self, account_id: int, settings: CampaignSettings) -> None:
         """CannotStart unless the campaign has a pool and a transfer target that exists."""
-        settings = campaign.settings
         missing = settings.missing_to_start()
         if missing:
-            raise CannotStart(f"campaign {settings.name!r} cannot start: it has no "
-                              + " and no ".join(missing))
+            raise CannotStart(f"campaign {settings.name!r} cannot start: it lacks "
+                              + " and ".join(missing))
         transfer = settings.transfer
         assert transfer is not None
-        if not self.accounts.target_exists(campaign.account_id, transfer.kind.value,
-                                           transfer.name):
+        if not self.accounts.target_exists(account_id, transfer.kind.value, transfer.name):
             raise CannotStart(f"campaign {settings.name!r} cannot start: its transfer target "
                               f"{transfer.kind.value} {transfer.name!r} does not exist")
         if (settings.dial_mode is DialMode.AGENT_FIRST

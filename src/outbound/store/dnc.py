@@ -37,11 +37,14 @@ class DncRepo:
         def flush() -> int:
             if not batch:
                 return 0
+            # Count the rows RETURNING gives back: an executemany's rowcount is not reliable
+            # across drivers (psycopg reports 0 for it here).
             result = conn.execute(
-                dialect_insert(dnc).on_conflict_do_nothing(index_elements=["account_id", "phone"]),
+                dialect_insert(dnc).on_conflict_do_nothing(index_elements=["account_id", "phone"])
+                .returning(dnc.c.phone),
                 batch,
             )
-            count = max(0, result.rowcount)
+            count = len(result.all())
             batch.clear()
             return count
 
