@@ -212,6 +212,9 @@ class Engine:
             if campaign_id not in kept:
                 log.warning("%s lost campaign %s", self.worker_id, campaign_id)
                 del self.runs[campaign_id]
+            else:
+                # Another worker's sweeper may have reset orphans counted here: recount.
+                self.runs[campaign_id].in_flight = self.store.dialing.in_flight(campaign_id)
         alive = []
         for live in self.calls.values():
             if now < live.watchdog:

@@ -184,6 +184,9 @@ _EXPIRED = select(contacts.c.id, contacts.c.campaign_id, contacts.c.attempts).wh
 _NEXT_RETRY = select(func.min(contacts.c.due_at)).where(
     contacts.c.campaign_id == bindparam("p_campaign_id"),
     contacts.c.status == C.RETRY_QUEUED.value)
+_IN_FLIGHT_COUNT = select(func.count()).select_from(contacts).where(
+    contacts.c.campaign_id == bindparam("p_campaign_id"),
+    or_(*(contacts.c.status == s for s in _IN_FLIGHT)))
 _RENEW_LEASES = update(contacts).where(
     contacts.c.id.in_(bindparam("p_ids", expanding=True)), contacts.c.status.in_(_IN_FLIGHT),
 ).values(lease_until=bindparam("p_until"))
@@ -377,9 +380,7 @@ class DialingRepo:
 
     def in_flight(self, campaign_id: int) -> int:
         with self.pinned.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(contacts).where(
-                contacts.c.campaign_id == campaign_id,
-                contacts.c.status.in_(_IN_FLIGHT))).scalar_one())
+            return int(run(conn, _IN_FLIGHT_COUNT, {"p_campaign_id": campaign_id}).scalar_one())
 
     def next_retry_due(self, campaign_id: int, conn: Connection) -> float | None:
         value = run(conn, _NEXT_RETRY, {"p_campaign_id": campaign_id}).scalar()
