@@ -35,7 +35,8 @@ def postgres_unavailable(url: str) -> str | None:
         with psycopg.connect(url, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        return f"PostgreSQL does not answer at {url}: {str(exc).strip() or type(exc).__name__}"
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        return f"PostgreSQL does not answer at {url}: {why}"
     return None
 
 
@@ -80,7 +81,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="module", params=STORES)
 def store_kind(request: pytest.FixtureRequest) -> str:
-    """"sqlite" or "postgres", once per module: for a scenario run once, checked by many tests.
+    """The kind of store, once per module: for a scenario run once and checked by many tests.
 
     Get the store itself from `empty_store(store_kind, directory)` inside the module fixture
     that runs the scenario. Other tests empty the PostgreSQL database meanwhile, so read what

@@ -7,8 +7,11 @@ run (about 40 s) feeds every test here; speed is the benchmarks' business, not t
 
 from __future__ import annotations
 
+import csv
 import itertools
 import math
+import re
+import wave
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from scenario_runs import Run, most_in_window, overlapping, peak_level, run_scenario
 
-from outbound.domain.contacts import ContactStatus
+from outbound.domain.contacts import ContactStatus, Outcome
 from outbound.scenario import load_scenario
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ten-thousand.toml"
@@ -153,3 +156,32 @@ def test_report_contact_counts_agree_with_each_contacts_last_call(run: Run) -> N
     # The store agrees with the file too: each contact's status is its last call's outcome.
     for contact in run.contacts:
         assert contact.status == last.get(contact.id, ContactStatus.BLOCKED.value), contact.id
+
+
+def test_every_answered_call_left_a_playable_recording_and_no_other_did(run: Run) -> None:
+    recorded = [c for c in run.calls if c.recording]
+    assert {c.attempt_id for c in recorded} == {
+        c.attempt_id for c in run.calls if c.answered_ms is not None}
+    for call in recorded:
+        assert Path(call.recording).is_file(), call.recording
+    for call in recorded[:: max(1, len(recorded) // 20)]:
+        with wave.open(call.recording, "rb") as audio:
+            assert audio.getnframes() > 0
+            assert audio.getframerate() > 0
+
+
+def test_calls_csv_rows_follow_the_documented_format(run: Run) -> None:
+    e164 = re.compile(r"^\+[1-9]\d{6,14}$")
+    utc_ms = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+    outcomes = {o.value for o in Outcome}
+    statuses = {s.value for s in ContactStatus}
+    with (run.out_dir / "calls.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(run.attempts)
+    assert len({r["attempt_id"] for r in rows}) == len(rows)
+    for row in rows:
+        assert e164.match(row["phone"]) and e164.match(row["caller_id"]), row
+        for column in ("started_at", "ringing_at", "answered_at", "bridged_at", "ended_at"):
+            assert row[column] == "" or utc_ms.match(row[column]), (column, row)
+        assert row["started_at"] and row["ended_at"], row
+        assert row["outcome"] in outcomes and row["status_after"] in statuses, row

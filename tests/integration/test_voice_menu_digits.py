@@ -9,11 +9,6 @@ from typing import Any
 import pytest
 from scenario_runs import Run, run_scenario, small_scenario
 
-DIGIT_NEVER_SENT = pytest.mark.xfail(strict=True, reason=(
-    "telephony/sim.py SimulatedNetwork.play_menu schedules the DIGIT event and then calls "
-    "_talk(), whose _cancel() drops every timer of the call, that DIGIT event included: no "
-    "digit is ever sent"))
-
 
 @pytest.fixture(scope="module")
 def run(store_kind: str, empty_store: Any, scenario_files: Any,
@@ -32,7 +27,6 @@ def run(store_kind: str, empty_store: Any, scenario_files: Any,
     return run_scenario(scenario_files(directory, scenario), directory / "out", url)
 
 
-@DIGIT_NEVER_SENT
 def test_the_pressed_digit_is_stored_on_the_attempt_and_on_the_contact(run: Run) -> None:
     pressed = [a for a in run.attempts if a.digit is not None]
     assert len(pressed) > 100
@@ -48,7 +42,6 @@ def test_the_pressed_digit_is_stored_on_the_attempt_and_on_the_contact(run: Run)
     assert all(csv_digits[a.id] == (a.digit or "") for a in run.attempts)
 
 
-@DIGIT_NEVER_SENT
 def test_digits_roughly_follow_the_network_shares(run: Run) -> None:
     answered = [a for a in run.attempts if a.answered_at is not None]
     assert len(answered) > 200

@@ -91,7 +91,7 @@ class Simulation:
         app = self.app
         if app is None or app.engine.calls:
             return False
-        status = self.store.campaigns.get(self.campaign_id).status
+        status = self.store.campaigns.status(self.campaign_id)
         if status is CampaignStatus.PAUSED and not self._pending:
             return True
         return status.terminal and not app.engine.runs

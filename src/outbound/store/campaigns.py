@@ -64,6 +64,7 @@ _SAVE_DIAL_STATE = update(campaigns).where(campaigns.c.id == bindparam("p_id")).
     rotation_cursor=bindparam("p_cursor"), pacer_tat=bindparam("p_tat"))
 
 
+_STATUS = select(campaigns.c.status).where(campaigns.c.id == bindparam("p_id"))
 _RENEW = update(campaigns).where(
     campaigns.c.id == bindparam("p_id"), campaigns.c.owner == bindparam("p_owner"),
 ).values(owner_until=bindparam("p_until"))
@@ -115,6 +116,13 @@ class CampaignsRepo:
         if row is None:
             raise NotFound(f"no campaign {campaign_id}")
         return Campaign.from_row(row)
+
+    def status(self, campaign_id: int) -> CampaignStatus:
+        with reading(self.engine) as conn:
+            value = run(conn, _STATUS, {"p_id": campaign_id}).scalar()
+        if value is None:
+            raise NotFound(f"no campaign {campaign_id}")
+        return CampaignStatus(value)
 
     def find(self, ref: str | int, account_id: int | None = None) -> Campaign:
         with reading(self.engine) as conn:

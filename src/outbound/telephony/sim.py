@@ -191,10 +191,10 @@ class SimulatedNetwork:
         call = self._live(call_id)
         pressed = self._draw_digit(call.rng)
         listen = min(3.0, self.profile.talk_seconds[0])
-        if pressed is not None:
+        self._talk(call, listen + min(1.0, self.profile.talk_seconds[0]))
+        if pressed is not None:  # after _talk, which replaces the call's timers
             self._at(call, self.clock.now() + listen,
                      lambda: self._emit(call, EventKind.DIGIT, pressed))
-        self._talk(call, listen + min(1.0, self.profile.talk_seconds[0]))
 
     def hangup(self, call_id: str, reason: HangupReason) -> None:
         call = self._calls.get(call_id)
