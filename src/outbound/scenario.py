@@ -108,6 +108,24 @@ def _table(data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> dict[str
     return value
 
 
+def _array(data: dict[str, Any], key: str, allowed: tuple[str, ...]
+           ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The tables of an array of tables ([[key]]), each with its field path."""
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        raise InvalidInput(key, f"must be an array of tables [[{key}]]")
+    for i, raw in enumerate(items):
+        field = f"{key}[{i}]"
+        yield field, _table({field: raw}, field, allowed)
+
+
+def _name(item: dict[str, Any], field: str) -> str:
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"{field}.name", "must be a non-empty name")
+    return name.strip()
+
+
 def _int(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInput(field, f"must be a whole number from {low:,} to {high:,} "
@@ -186,39 +204,25 @@ def load_scenario(path: Path, seed: int | None = None) -> Scenario:
                            f"({contacts_generate}) (got {dnc_overlap})")
 
     departments = []
-    raw_departments = data.get("departments", [])
-    if not isinstance(raw_departments, list):
-        raise InvalidInput("departments", "must be an array of tables [[departments]]")
-    for i, raw in enumerate(raw_departments):
-        field = f"departments[{i}]"
-        item = _table({field: raw}, field, ("name", "agents", "handle_seconds"))
-        name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInput(f"{field}.name", "must be a non-empty name")
+    for field, item in _array(data, "departments", ("name", "agents", "handle_seconds")):
+        name = _name(item, field)
         agents = _int(item.get("agents", 1), f"{field}.agents", 1, _AGENT_LIMIT)
         try:
             handle = _range(item, "handle_seconds", (60.0, 240.0))
         except InvalidInput as exc:
             raise exc.under(field) from None
-        departments.append(Department(name.strip(), agents, handle))
+        departments.append(Department(name, agents, handle))
 
     menus = []
-    raw_menus = data.get("voice_menus", [])
-    if not isinstance(raw_menus, list):
-        raise InvalidInput("voice_menus", "must be an array of tables [[voice_menus]]")
-    for i, raw in enumerate(raw_menus):
-        field = f"voice_menus[{i}]"
-        item = _table({field: raw}, field, ("name", "prompt", "options"))
-        name, prompt, options = item.get("name"), item.get("prompt"), item.get("options", {})
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInput(f"{field}.name", "must be a non-empty name")
+    for field, item in _array(data, "voice_menus", ("name", "prompt", "options")):
+        name, prompt, options = _name(item, field), item.get("prompt"), item.get("options", {})
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidInput(f"{field}.prompt", "must be the text to play")
         if not isinstance(options, dict) or not all(
                 isinstance(k, str) and len(k) == 1 and k in "0123456789*#"
                 and isinstance(v, str) for k, v in options.items()):
             raise InvalidInput(f"{field}.options", "must map single digits to labels")
-        menus.append(VoiceMenu(name.strip(), prompt, dict(options)))
+        menus.append(VoiceMenu(name, prompt, dict(options)))
 
     try:
         network = NetworkProfile.parse(data.get("network", {}))
@@ -227,12 +231,7 @@ def load_scenario(path: Path, seed: int | None = None) -> Scenario:
     network = replace(network, handle_seconds={d.name: d.handle_seconds for d in departments})
 
     events = []
-    raw_events = data.get("events", [])
-    if not isinstance(raw_events, list):
-        raise InvalidInput("events", "must be an array of tables [[events]]")
-    for i, raw in enumerate(raw_events):
-        field = f"events[{i}]"
-        item = _table({field: raw}, field, ("at", "action", "numbers", "pacing"))
+    for field, item in _array(data, "events", ("at", "action", "numbers", "pacing")):
         if "at" not in item:
             raise InvalidInput(f"{field}.at", "is required")
         at = parse_time(item["at"], f"{field}.at")
