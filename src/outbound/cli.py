@@ -21,11 +21,12 @@ from outbound.bootstrap import build, drain, open_store
 from outbound.clock import RealClock
 from outbound.config import Settings
 from outbound.demo import run_demo
-from outbound.domain.errors import OutboundError
+from outbound.domain.errors import InvalidInput, OutboundError
+from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.settings import CampaignSettings
 from outbound.engine.simulation import Simulation
-from outbound.scenario import load_into, load_scenario
+from outbound.scenario import load_into, load_scenario, parse_time
 from outbound.store import Store
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -227,17 +228,38 @@ def campaigns_create(
     transfer: Annotated[str | None, typer.Option(
         help="department=NAME, agent=NAME or voice_menu=NAME")] = None,
     recording: Annotated[bool | None, typer.Option("--recording/--no-recording")] = None,
+    start: Annotated[str | None, typer.Option(
+        help="When a scheduled campaign starts, ISO-8601 with offset.")] = None,
+    hours_timezone: Annotated[str | None, typer.Option(
+        help="Business hours override: IANA zone (default: the account's).")] = None,
+    hours_days: Annotated[str | None, typer.Option(
+        help="Business hours override: days, e.g. mon,tue,wed,thu,fri.")] = None,
+    hours_open: Annotated[str | None, typer.Option(help="Business hours override: HH:MM.")] = None,
+    hours_close: Annotated[str | None, typer.Option(help="Business hours override: HH:MM.")
+                           ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Create a draft campaign."""
+    """Create a draft campaign (business hours: the account's unless overridden)."""
     store = _store()
     with user_errors():
         account_row = store.accounts.get(account)
-        settings = CampaignSettings.parse(_settings_options(
+        data = _settings_options(
             name=name, dial_mode=dial_mode, pacing=pacing, concurrency=concurrency,
             attempts=attempts, backoff_seconds=backoff_seconds,
             backoff_multiplier=backoff_multiplier, rotation=rotation, numbers=numbers,
-            transfer=transfer, recording=recording), account_row.region)
+            transfer=transfer, recording=recording)
+        if start is not None:
+            data["start"] = parse_time(start, "start")
+        if any(v is not None for v in (hours_timezone, hours_days, hours_open, hours_close)):
+            default = account_row.business_hours
+            try:
+                data["business_hours"] = BusinessHours.parse(
+                    hours_timezone or default["timezone"],
+                    hours_days.split(",") if hours_days is not None else default["days"],
+                    hours_open or default["open"], hours_close or default["close"])
+            except InvalidInput as exc:
+                raise exc.under("business_hours") from None
+        settings = CampaignSettings.parse(data, account_row.region)
         campaign_id = store.campaigns.create(account_row.id, settings, time.time())
         store.accounts.add_numbers(account_row.id, settings.numbers)
     _print_campaign(store, campaign_id, json_out)
