@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from outbound.bootstrap import build, drain, open_store
@@ -24,8 +25,13 @@ from outbound.demo import run_demo
 from outbound.domain.errors import InvalidInput, OutboundError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
+from outbound.domain.phone import normalize_or_raise
 from outbound.domain.settings import CampaignSettings
+from outbound.domain.timefmt import iso
 from outbound.engine.simulation import Simulation
+from outbound.ingest.contacts import RowError, import_contacts, rows_from_table
+from outbound.ingest.dnc import dnc_query, dnc_rows, import_dnc, write_dnc_csv
+from outbound.ingest.reader import open_text, read_table
 from outbound.scenario import load_into, load_scenario, parse_time
 from outbound.store import Store
 
@@ -33,8 +39,12 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="Outbound: paced, compliant, crash-safe bulk outbound dialing.")
 admin = typer.Typer(no_args_is_help=True, help="Accounts and users.")
 campaigns_cli = typer.Typer(no_args_is_help=True, help="Create, load and drive campaigns.")
+contacts_cli = typer.Typer(no_args_is_help=True, help="Contact lists of campaigns.")
+dnc_cli = typer.Typer(no_args_is_help=True, help="An account's do-not-call list.")
 app.add_typer(admin, name="admin")
 app.add_typer(campaigns_cli, name="campaigns")
+app.add_typer(contacts_cli, name="contacts")
+app.add_typer(dnc_cli, name="dnc")
 
 err = Console(stderr=True)
 out = Console()
@@ -355,6 +365,142 @@ def _action(action: CampaignAction) -> Callable[[str], None]:
 for _verb in (CampaignAction.START, CampaignAction.PAUSE, CampaignAction.RESUME,
               CampaignAction.CANCEL, CampaignAction.SCHEDULE):
     campaigns_cli.command(_verb.value)(_action(_verb))
+
+
+# -- contacts and the do-not-call list ---------------------------------------------------
+
+
+@contextlib.contextmanager
+def _progress(what: str, quiet: bool) -> Iterator[Callable[[int], None] | None]:
+    """A live row counter on a terminal; nothing otherwise (or with --json)."""
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                  TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda rows: bar.update(task, completed=rows)
+
+
+def _print_row_errors(errors: list[RowError], truncated: bool) -> None:
+    for e in errors[:20]:
+        err.print(f"  row {e.row}: {e.value!r}: {e.reason}", highlight=False, soft_wrap=True)
+    if len(errors) > 20 or truncated:
+        err.print(f"  … {len(errors) - 20:,}{'+' if truncated else ''} more (--json lists "
+                  "them all)", highlight=False)
+
+
+@contacts_cli.command("import")
+def contacts_import(
+    campaign: str,
+    file: Path,
+    region: Annotated[str | None, typer.Option(
+        help="Region for national numbers (default: the account's), e.g. GB.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import a CSV contact list into a campaign, with a report of every row not imported."""
+    store = _store()
+    with user_errors():
+        found = store.campaigns.find(campaign)
+        account = store.accounts.get(found.account_id)
+        if region is not None and not (len(region) == 2 and region.isalpha()):
+            raise InvalidInput("--region", f"must be a two-letter country code (got {region!r})")
+        with open_text(file) as text, _progress(f"importing {file.name}", json_out) as tick:
+            report = import_contacts(store, found.id, account.id,
+                                     rows_from_table(read_table(text, str(file))),
+                                     (region or account.region).upper(), time.time(),
+                                     progress=tick)
+    if json_out:
+        _print_json(report.to_dict())
+        return
+    err.print(f"{report.rows:,} rows: {report.imported:,} imported ({report.dnc_flagged:,} on "
+              f"the do-not-call list), {report.invalid:,} invalid, {report.duplicate:,} "
+              "duplicate", highlight=False)
+    _print_row_errors(report.errors, report.errors_truncated)
+
+
+@dnc_cli.command("add")
+def dnc_add(account: str, numbers: list[str],
+            json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Add numbers to the do-not-call list (any common format; the account's region)."""
+    store = _store()
+    with user_errors():
+        row = store.accounts.get(account)
+        e164 = [normalize_or_raise(n, row.region, f"numbers[{i}]")
+                for i, n in enumerate(numbers)]
+        added = store.dnc.add(row.id, e164, time.time(), added_by="cli", source="cli")
+    if json_out:
+        _print_json({"added": added, "already_listed": len(set(e164)) - added,
+                     "numbers": e164})
+    else:
+        err.print(f"added {added} of {len(e164)} (the rest were listed already)",
+                  highlight=False)
+
+
+@dnc_cli.command("import")
+def dnc_import(account: str, file: Path,
+               region: Annotated[str | None, typer.Option()] = None,
+               json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Import a do-not-call list: a CSV with a phone column, or one number per line."""
+    store = _store()
+    with user_errors():
+        row = store.accounts.get(account)
+        with open_text(file) as text, _progress(f"importing {file.name}", json_out) as tick:
+            report = import_dnc(store, row.id, dnc_rows(text, str(file)),
+                                (region or row.region).upper(), time.time(),
+                                added_by="cli", source=file.name, progress=tick)
+    if json_out:
+        _print_json(report.to_dict())
+        return
+    err.print(f"{report.rows:,} rows: {report.added:,} added, {report.already_listed:,} "
+              f"already listed, {report.invalid:,} invalid", highlight=False)
+    _print_row_errors(report.errors, report.errors_truncated)
+
+
+@dnc_cli.command("export")
+def dnc_export(account: str, file: Annotated[Path | None, typer.Argument(
+        help="Where to write the CSV (default: standard output).")] = None) -> None:
+    """Export the do-not-call list as CSV: phone, added_at, added_by, source."""
+    store = _store()
+    with user_errors():
+        row = store.accounts.get(account)
+        with (file.open("w", newline="", encoding="utf-8") if file else
+              contextlib.nullcontext(sys.stdout)) as out:
+            count = write_dnc_csv(store.dnc.all(row.id), out)
+    if file is not None:
+        err.print(f"wrote {count:,} numbers to {file}", highlight=False)
+
+
+@dnc_cli.command("search")
+def dnc_search(account: str, query: str,
+               limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+               json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Find listed numbers by number (any format) or by prefix (e.g. +1415)."""
+    store = _store()
+    with user_errors():
+        row = store.accounts.get(account)
+        rows = store.dnc.search(row.id, dnc_query(query, row.region), limit)
+    if json_out:
+        _print_json([{"phone": r.phone, "added_at": iso(r.added_at), "added_by": r.added_by,
+                      "source": r.source} for r in rows])
+        return
+    table = Table("phone", "added", "by", "source")
+    for r in rows:
+        table.add_row(r.phone, iso(r.added_at), r.added_by or "", r.source or "")
+    out.print(table)
+
+
+@dnc_cli.command("remove")
+def dnc_remove(account: str, numbers: list[str]) -> None:
+    """Take numbers off the do-not-call list."""
+    store = _store()
+    with user_errors():
+        row = store.accounts.get(account)
+        e164 = [normalize_or_raise(n, row.region, f"numbers[{i}]")
+                for i, n in enumerate(numbers)]
+        removed = store.dnc.remove(row.id, e164)
+    err.print(f"removed {removed} of {len(e164)}", highlight=False)
 
 
 def main() -> None:

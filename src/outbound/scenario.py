@@ -28,7 +28,7 @@ from outbound.ingest.contacts import (
     import_contacts,
     rows_from_table,
 )
-from outbound.ingest.dnc import DncRead, read_dnc_numbers
+from outbound.ingest.dnc import dnc_rows, import_dnc
 from outbound.ingest.reader import open_text, read_table
 from outbound.store import Store
 from outbound.telephony.sim import NetworkProfile, _range
@@ -296,7 +296,7 @@ def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
     handle times), so the worker's calls behave as the scenario says.
     """
     schedule = not draft and scenario.campaign.start is not None
-    dnc_file = _check_loadable(store, account_id, scenario, schedule)
+    _check_loadable(store, account_id, scenario, schedule)
     accounts = store.accounts
     if accounts.get(account_id).provider.get("kind", "sim") == "sim":
         accounts.set_provider(account_id, sim_provider(scenario))
@@ -317,32 +317,34 @@ def load_into(store: Store, account_id: int, scenario: Scenario, now: float, *,
         contact_numbers = generate_numbers(scenario.contacts_generate, scenario.seed)
 
     dnc_numbers: list[str] = []
-    if dnc_file is not None:
-        dnc_numbers.extend(dnc_file.numbers)
+    dnc_added, dnc_errors = 0, []
+    if scenario.dnc_file is not None:
+        with open_text(scenario.dnc_file) as text:
+            dnc_report = import_dnc(store, account_id, dnc_rows(text, str(scenario.dnc_file)),
+                                    scenario.region, now, source=scenario.dnc_file.name)
+        dnc_added, dnc_errors = dnc_report.added, dnc_report.errors
     if scenario.dnc_generate:
         overlap = random.Random(scenario.seed + 1).sample(
             contact_numbers, min(scenario.dnc_overlap, len(contact_numbers)))
         dnc_numbers.extend(overlap)
         dnc_numbers.extend(generate_numbers(scenario.dnc_generate - len(overlap),
                                             scenario.seed + 2, set(contact_numbers)))
-    dnc_added = store.dnc.add(account_id, dnc_numbers, now, source=scenario.path.name)
+    dnc_added += store.dnc.add(account_id, dnc_numbers, now, source=scenario.path.name)
 
     campaign_id = store.campaigns.create(account_id, scenario.campaign, now,
                                          seed=scenario.seed, schedule=schedule)
     if scenario.contacts_file is not None:
         with open_text(scenario.contacts_file) as text:
             table = read_table(text, str(scenario.contacts_file))
-            report = import_contacts(store, campaign_id, account_id,
-                                     rows_from_table(table.header, table.phone, table.rows),
+            report = import_contacts(store, campaign_id, account_id, rows_from_table(table),
                                      scenario.region, now, max_rows=None)
     else:
         report = import_contacts(store, campaign_id, account_id, _generated(contact_numbers),
                                  scenario.region, now, max_rows=None)
-    return Loaded(campaign_id, report, dnc_added, dnc_file.errors if dnc_file else [])
+    return Loaded(campaign_id, report, dnc_added, dnc_errors)
 
 
-def _check_loadable(store: Store, account_id: int, scenario: Scenario, schedule: bool
-                    ) -> DncRead | None:
+def _check_loadable(store: Store, account_id: int, scenario: Scenario, schedule: bool) -> None:
     """Everything that could refuse the load, checked before anything is written."""
     settings = scenario.campaign
     if any(c.settings.name == settings.name for c in store.campaigns.list(account_id)):
@@ -371,8 +373,8 @@ def _check_loadable(store: Store, account_id: int, scenario: Scenario, schedule:
         with open_text(scenario.contacts_file) as text:
             read_table(text, str(scenario.contacts_file))
     if scenario.dnc_file is not None:
-        return read_dnc_numbers(scenario.dnc_file, scenario.region)
-    return None
+        with open_text(scenario.dnc_file) as text:
+            next(dnc_rows(text, str(scenario.dnc_file)), None)
 
 
 def sim_provider(scenario: Scenario) -> dict[str, object]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from outbound.domain.contacts import ContactStatus, Outcome
+from outbound.domain.spreadsheet import safe_cell
+from outbound.domain.timefmt import iso
 from outbound.store import Store
 
 CALLS_HEADER = (
@@ -19,24 +19,6 @@ CALLS_HEADER = (
     "ringing_at", "answered_at", "bridged_at", "ended_at", "outcome", "sip_code",
     "status_after", "digit", "recording",
 )
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-
-
-def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (numbers such as E.164 pass)."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r" and not _NUMBER.match(text):
-        return "'" + text
-    return text
-
-
-def iso(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
-
-
 def write_calls_csv(attempts: Iterable[Any], out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CALLS_HEADER)

@@ -246,6 +246,11 @@ class CampaignsRepo:
                 campaigns.c.id.in_(ids), campaigns.c.owner == owner,
             ).values(owner=None, owner_until=None))
 
+    def touch(self, conn: Connection, campaign_id: int) -> None:
+        """Tell the workers something changed (new contacts): they re-read the campaign."""
+        conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(
+            version=campaigns.c.version + 1))
+
     def save_dial_state(self, conn: Connection, campaign_id: int, cursor: int,
                         tat: float) -> None:
         run(conn, _SAVE_DIAL_STATE, {"p_id": campaign_id, "p_cursor": cursor, "p_tat": tat})
