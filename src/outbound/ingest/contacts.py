@@ -189,6 +189,8 @@ def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Itera
             if len(batch) >= _BATCH:
                 flush()
         flush()
+        if report.rows == 0:
+            raise InvalidInput("file", "has a header but no rows of contacts")
         if report.imported:
             store.campaigns.touch(conn, campaign_id)
     if progress is not None:

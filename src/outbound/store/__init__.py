@@ -36,4 +36,5 @@ class Store:
 
     def close(self) -> None:
         self.dialing.pinned.close()
+        self.dnc.pinned.close()
         self.engine.dispose()

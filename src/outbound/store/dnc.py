@@ -5,20 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
-from outbound.store.db import reading
+from outbound.store.db import Pinned, reading
+from outbound.store.fast import run
 from outbound.store.schema import dnc
 
 _BATCH = 5000
 
 
+_LISTED = select(dnc.c.phone).where(dnc.c.account_id == bindparam("p_account_id"),
+                                    dnc.c.phone == bindparam("p_phone"))
+
+
 class DncRepo:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.pinned = Pinned(engine)
 
     def add(self, account_id: int, numbers: Iterable[str], now: float, *,
             added_by: str | None = None, source: str | None = None,
@@ -55,6 +61,12 @@ class DncRepo:
                 added += flush()
         added += flush()
         return added
+
+    def is_listed(self, account_id: int, phone: str) -> bool:
+        """One number's lookup: the primary key (account_id, phone) answers it."""
+        with self.pinned.read() as conn:
+            return run(conn, _LISTED, {"p_account_id": account_id, "p_phone": phone}
+                       ).first() is not None
 
     def contains(self, conn: Connection, account_id: int, numbers: list[str]) -> set[str]:
         found: set[str] = set()
