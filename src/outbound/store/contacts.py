@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, String, bindparam, func, insert, select
 from sqlalchemy.engine import Connection, Row
 
 from outbound.domain.contacts import ContactStatus
 from outbound.store.db import reading
+from outbound.store.fast import run_many
 from outbound.store.schema import call_attempts, contacts
 
 
@@ -21,6 +23,17 @@ class NewContact:
     fields: dict[str, str]
     agent: str | None
     dnc_flagged: bool
+
+
+# In the table's column order, which is the order of the compiled statement's parameters.
+_INSERT_KEYS = ("p_campaign_id", "p_position", "p_phone", "p_name", "p_fields", "p_agent",
+                "p_status", "p_attempts", "p_dnc_flagged", "p_now")
+_INSERT = insert(contacts).values(
+    campaign_id=bindparam("p_campaign_id"), position=bindparam("p_position"),
+    phone=bindparam("p_phone"), name=bindparam("p_name"),
+    fields=bindparam("p_fields", type_=String()), agent=bindparam("p_agent"),
+    status=bindparam("p_status"), attempts=bindparam("p_attempts"),
+    dnc_flagged=bindparam("p_dnc_flagged"), updated_at=bindparam("p_now"))
 
 
 class ContactsRepo:
@@ -38,14 +51,12 @@ class ContactsRepo:
 
     def insert_many(self, conn: Connection, campaign_id: int, start_position: int,
                     batch: Sequence[NewContact], now: float) -> None:
-        if not batch:
-            return
-        conn.execute(insert(contacts), [
-            {"campaign_id": campaign_id, "position": start_position + i, "phone": c.phone,
-             "name": c.name, "fields": c.fields or None, "agent": c.agent,
-             "status": ContactStatus.PENDING.value, "attempts": 0, "due_at": None,
-             "lease_until": None, "caller_id": None, "digit": None,
-             "dnc_flagged": c.dnc_flagged, "updated_at": now}
+        # The fast path: one executemany on the driver, JSON encoded here.
+        pending = ContactStatus.PENDING.value
+        run_many(conn, _INSERT, _INSERT_KEYS, [
+            (campaign_id, start_position + i, c.phone, c.name,
+             json.dumps(c.fields, ensure_ascii=False) if c.fields else None, c.agent,
+             pending, 0, c.dnc_flagged, now)
             for i, c in enumerate(batch)
         ])
 

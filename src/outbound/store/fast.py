@@ -72,3 +72,29 @@ def run(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(sql, args)
     return FastResult(cursor)
+
+
+def run_many(conn: Connection, statement: ClauseElement, keys: tuple[str, ...],
+             rows: list[tuple[Any, ...]]) -> None:
+    """Execute a prebuilt statement once per row; each row gives the values of `keys`, in
+    that order (the statement's own literal values are filled in)."""
+    if not rows:
+        return
+    key = (id(statement), conn.dialect.name)
+    entry = _compiled.get(key)
+    if entry is None:
+        compiled: Any = statement.compile(dialect=conn.dialect)
+        entry = (statement, str(compiled), compiled.positiontup, dict(compiled.params))
+        _compiled[key] = entry
+    _, sql, names, defaults = entry
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if names is None:
+        cursor.executemany(sql, [{**defaults, **dict(zip(keys, row, strict=True))}
+                                 for row in rows])
+    elif tuple(names) == keys:
+        cursor.executemany(sql, rows)
+    else:
+        where = [keys.index(n) if n in keys else None for n in names]
+        cursor.executemany(sql, [tuple(defaults[n] if i is None else row[i]
+                                       for n, i in zip(names, where, strict=True))
+                                 for row in rows])
