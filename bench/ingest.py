@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import phone as phone_bench
 import phonenumbers
 
-from outbound.domain.phone import Rejected, normalize
+from outbound.domain.phone import Normalized, Rejected, normalize
+from outbound.domain.settings import CampaignSettings
 from outbound.ingest.contacts import import_contacts, rows_from_table
 from outbound.ingest.dnc import dnc_rows, import_dnc
 from outbound.ingest.reader import open_text, read_table
@@ -27,46 +29,21 @@ CONTACT_ROWS = 200_000
 DNC_ROWS = 1_000_000
 BIG_DNC = 10_000_000
 
-_US_AREAS = (201, 212, 213, 305, 312, 404, 415, 503, 512, 617, 702, 713, 801, 206, 303, 602)
-_UK = ("20", "121", "131", "161", "113", "117", "7700", "7911", "7400", "7500")
-_IN_MOBILE = "6789"
 
-
-def _number(rng: random.Random) -> str:
-    """One number as people type them: US, UK or Indian, national or international."""
-    kind = rng.random()
-    if kind < 0.5:
-        area, exchange, line = rng.choice(_US_AREAS), rng.randrange(200, 1000), rng.randrange(
-            10000)
-        return rng.choice((f"({area}) {exchange}-{line:04d}", f"+1 {area} {exchange} {line:04d}",
-                           f"{area}.{exchange}.{line:04d}", f"{area}-{exchange}-{line:04d}",
-                           f"+1{area}{exchange}{line:04d}"))
-    if kind < 0.75:
-        prefix = rng.choice(_UK)
-        rest = f"{rng.randrange(10 ** (10 - len(prefix))):0{10 - len(prefix)}d}"
-        return rng.choice((f"0{prefix} {rest[:4]} {rest[4:]}", f"+44 {prefix} {rest}",
-                           f"0{prefix}{rest}"))
-    mobile = rng.choice(_IN_MOBILE) + f"{rng.randrange(10 ** 9):09d}"
-    return rng.choice((f"+91 {mobile[:5]} {mobile[5:]}", f"+91{mobile}", f"+91-{mobile}"))
-
-
-def _invalid(rng: random.Random) -> str:
-    return rng.choice(("n/a", "12345", "+1 555 01", "call me", "+44 20 1234", "0000000000",
-                       f"+1 {rng.randrange(100, 200)} 555 {rng.randrange(10000):04d}"))
-
-
-def contact_rows(count: int, seed: int = 1) -> list[str]:
-    """About 2% invalid and 3% repeats of earlier rows."""
+def contact_rows(count: int, seed: int = 1, region: str = "US") -> list[str]:
+    """An upload read in `region`: US, UK and Indian numbers (national and international
+    formats at home, international ones from abroad), ~2% invalid, ~3% repeats."""
     rng = random.Random(seed)
     rows: list[str] = []
-    for _ in range(count):
-        draw = rng.random()
-        if draw < 0.02:
-            rows.append(_invalid(rng))
-        elif draw < 0.05 and rows:
-            rows.append(rows[rng.randrange(len(rows))])
-        else:
-            rows.append(_number(rng))
+    while len(rows) < count:
+        pick = rng.random()
+        if pick < 0.03 and rows:
+            rows.append(rng.choice(rows))
+            continue
+        home = region if rng.random() < 0.6 else rng.choice(phone_bench.REGIONS)
+        _, groups = phone_bench.national_number(rng, home)
+        raw = phone_bench.written(rng, home, region, groups)
+        rows.append(phone_bench.broken(rng, raw) if pick > 0.985 else raw)
     return rows
 
 
@@ -121,11 +98,10 @@ def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
     account_id = store.accounts.create("Bench", timezone="UTC", region="US", now=now)
 
     # The DNC bulk import: 1,000,000 numbers in mixed formats, one per line.
-    rng = random.Random(7)
     dnc_file = work / "dnc.txt"
     with dnc_file.open("w") as out:
-        for _ in range(DNC_ROWS):
-            out.write(_number(rng) + "\n")
+        for raw in contact_rows(DNC_ROWS, seed=7):
+            out.write(raw + "\n")
     began = time.perf_counter()
     with open_text(dnc_file) as text:
         dnc_report = import_dnc(store, account_id, dnc_rows(text, str(dnc_file)), "US", now)
@@ -134,8 +110,6 @@ def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
     numbers = contact_rows(CONTACT_ROWS)
     csv_path = work / "contacts.csv"
     write_contacts_csv(csv_path, numbers)
-    from outbound.domain.settings import CampaignSettings
-
     campaign_id = store.campaigns.create(account_id, CampaignSettings.parse({"name": "b"}), now)
     store.close()
     receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
@@ -145,11 +119,15 @@ def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
     result = receive.recv()
     child.join()
 
-    loop_seconds, reference = plain_loop(numbers, "US")
+    loop_seconds, _ = plain_loop(numbers, "US")
     began = time.perf_counter()
-    ours = [None if isinstance(r, Rejected) else r.e164 for r in
-            (normalize(raw, "US") for raw in numbers)]
+    ours = [normalize(raw, "US") for raw in numbers]
     normalize_seconds = time.perf_counter() - began
+    # The same answers as the plain calls, less the number types and extensions refused.
+    differences = sum(
+        (r.e164 if isinstance(r, Normalized) else None) != phone_bench.accepted(raw, "US")
+        for raw, r in zip(numbers, ours, strict=True)
+        if not (isinstance(r, Rejected) and "extension" in r.reason))
     report = result["report"]
     return {
         "contacts_rows": CONTACT_ROWS,
@@ -164,7 +142,7 @@ def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
         "plain_phonenumbers_loop_seconds": round(loop_seconds, 2),
         "normalize_seconds": round(normalize_seconds, 2),
         "normalize_speedup": round(loop_seconds / normalize_seconds, 2),
-        "normalize_equals_plain_loop": ours == reference,
+        "normalize_rows_differing_from_plain_calls": differences,
         "dnc_import_rows": DNC_ROWS,
         "dnc_import_seconds": round(dnc_seconds, 2),
         "dnc_added": dnc_report.added,

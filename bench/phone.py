@@ -185,11 +185,11 @@ def _main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
 
     corpus = mixed_corpus(args.rows, args.seed)
-    invalid = sum(plain(raw, region) is None for raw, region in corpus)
-    distinct = len({plain(raw, region) for raw, region in corpus} - {None})
-    print(f"{len(corpus)} rows; {invalid} invalid ({invalid / len(corpus):.1%}), "
-          f"{len(corpus) - invalid - distinct} duplicates of a valid number "
-          f"({(len(corpus) - invalid - distinct) / len(corpus):.1%})", flush=True)
+    valid = [e164 for raw, region in corpus if (e164 := plain(raw, region)) is not None]
+    invalid, repeated = len(corpus) - len(valid), len(valid) - len(set(valid))
+    print(f"{len(corpus)} rows (seed {args.seed}): {invalid / len(corpus):.1%} invalid, "
+          f"{repeated / len(corpus):.1%} repeats of a valid number; best of {args.repeat} runs",
+          flush=True)
 
     base = timed("phonenumbers parse+is_valid+format (plain)",
                  lambda: [plain(raw, region) for raw, region in corpus], len(corpus), args.repeat)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, String, bindparam, func, insert, select
+from sqlalchemy import Engine, bindparam, func, insert, select
 from sqlalchemy.engine import Connection, Row
 
 from outbound.domain.contacts import ContactStatus
@@ -28,10 +28,10 @@ class NewContact:
 # In the table's column order, which is the order of the compiled statement's parameters.
 _INSERT_KEYS = ("p_campaign_id", "p_position", "p_phone", "p_name", "p_fields", "p_agent",
                 "p_status", "p_attempts", "p_dnc_flagged", "p_now")
-_INSERT = insert(contacts).values(
+_INSERT = insert(contacts).inline().values(
     campaign_id=bindparam("p_campaign_id"), position=bindparam("p_position"),
     phone=bindparam("p_phone"), name=bindparam("p_name"),
-    fields=bindparam("p_fields", type_=String()), agent=bindparam("p_agent"),
+    fields=bindparam("p_fields"), agent=bindparam("p_agent"),
     status=bindparam("p_status"), attempts=bindparam("p_attempts"),
     dnc_flagged=bindparam("p_dnc_flagged"), updated_at=bindparam("p_now"))
 
