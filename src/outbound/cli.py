@@ -46,7 +46,8 @@ app.add_typer(campaigns_cli, name="campaigns")
 app.add_typer(contacts_cli, name="contacts")
 app.add_typer(dnc_cli, name="dnc")
 
-err = Console(stderr=True)
+# Messages are single lines however long: scripts read them, and so do the tests.
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
@@ -410,7 +411,7 @@ def contacts_import(
             report = import_contacts(store, found.id, account.id,
                                      rows_from_table(read_table(text, str(file))),
                                      (region or account.region).upper(), time.time(),
-                                     progress=tick)
+                                     progress=tick, source=str(file))
     if json_out:
         _print_json(report.to_dict())
         return
@@ -469,7 +470,8 @@ def dnc_export(account: str, file: Annotated[Path | None, typer.Argument(
               contextlib.nullcontext(sys.stdout)) as out:
             count = write_dnc_csv(store.dnc.all(row.id), out)
     if file is not None:
-        err.print(f"wrote {count:,} numbers to {file}", highlight=False)
+        err.print(f"wrote {count:,} number{'' if count == 1 else 's'} to {file}",
+                  highlight=False)
 
 
 @dnc_cli.command("search")

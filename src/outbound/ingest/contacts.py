@@ -99,7 +99,7 @@ def rows_from_table(table: Table) -> Iterator[RawContact]:
         cells = row.cells
         padded = [c.strip() for c in cells[:width]] + [""] * (width - len(cells))
         yield RawContact(
-            row.line, padded[phone] if row.problem is None else "",
+            row.line, padded[phone],
             (padded[name_i] if name_i >= 0 else "") or None,
             (padded[agent_i] if agent_i >= 0 else "") or None,
             {h: padded[i] for i, h in extra if padded[i]},
@@ -142,7 +142,7 @@ def rows_from_json(items: Any) -> Iterator[RawContact]:
 
 def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Iterable[RawContact],
                     region: str | None, now: float, *, max_rows: int | None = MAX_UPLOAD_ROWS,
-                    progress: Progress | None = None) -> ImportReport:
+                    progress: Progress | None = None, source: str = "file") -> ImportReport:
     """Normalize, de-duplicate, flag and insert, in one transaction: a refused upload
     (too many rows, unreadable past a point) writes nothing."""
     report = ImportReport()
@@ -166,7 +166,7 @@ def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Itera
         for raw in rows:
             report.rows += 1
             if max_rows is not None and report.rows > max_rows:
-                raise InvalidInput("file", f"has more than {max_rows:,} rows; split it, or "
+                raise InvalidInput(source, f"has more than {max_rows:,} rows; split it, or "
                                    "send it through the batched API import, which has no cap")
             if progress is not None and report.rows % 1000 == 0:
                 progress(report.rows)
@@ -190,7 +190,7 @@ def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Itera
                 flush()
         flush()
         if report.rows == 0:
-            raise InvalidInput("file", "has a header but no rows of contacts")
+            raise InvalidInput(source, "has a header but no rows of contacts")
         if report.imported:
             store.campaigns.touch(conn, campaign_id)
     if progress is not None:

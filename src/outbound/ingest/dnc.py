@@ -55,13 +55,18 @@ def dnc_rows(text: IO[str], source: str) -> Iterator[DncRow]:
     first = text.readline(1024 * 1024)
     if not first.strip():
         raise InvalidInput(source, "is empty: one number per line, or a CSV with a phone column")
+    # A header names its columns; a number, even a vanity one (1-800-MOBILE), has digits.
     lowered = first.strip().strip("\ufeff").lower()
-    if any(h in lowered for h in PHONE_HEADERS) and isinstance(normalize(first, None), Rejected):
+    if any(h in lowered for h in PHONE_HEADERS) and not any(ch.isdigit() for ch in first):
         table = read_table(_again(first, text), source)
+        empty = True
         for row in table.rows:
+            empty = False
             cells = row.cells
             raw = cells[table.phone] if table.phone < len(cells) else ""
             yield DncRow(row.line, raw, f"row {row.problem}" if row.problem else None)
+        if empty:
+            raise InvalidInput(source, "has a header but no numbers")
         return
     for line, raw in enumerate(_again(first, text), start=1):
         if not raw.strip():

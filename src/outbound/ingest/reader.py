@@ -65,8 +65,10 @@ def decode(raw: IO[bytes], source: str) -> IO[str]:
             head.decode("utf-8")
             encoding = "utf-8"
         except UnicodeDecodeError as exc:
-            # A multi-byte character cut by the sniff window is still UTF-8.
-            encoding = "utf-8" if exc.start >= len(head) - 3 else "latin-1"
+            # A multi-byte character cut by the end of the window is still UTF-8; the end
+            # of a file smaller than the window cuts nothing.
+            cut = len(head) == _SNIFF_BYTES and exc.start >= len(head) - 3
+            encoding = "utf-8" if cut else "latin-1"
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
@@ -106,12 +108,12 @@ def read_table(text: Lines, source: str, *, need_phone: bool = True) -> Table:
         raise InvalidInput(source, "is empty: a header row naming the columns is required")
     if len(first) >= _MAX_HEADER_LINE and not first.endswith("\n"):
         raise InvalidInput(source, "line 1 is longer than 1 MiB: not a CSV header")
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(first, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
     csv.field_size_limit(_MAX_FIELD)
-    reader = csv.reader(itertools.chain([first], text), dialect, strict=True)
+    # Standard CSV quoting (doubled quotes inside quoted fields, as Excel writes them) with
+    # the delimiter the header uses most; csv.Sniffer would also guess the quoting from one
+    # line, and guess it wrong.
+    reader = csv.reader(itertools.chain([first], text), csv.excel,
+                        delimiter=_delimiter(first), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
@@ -124,6 +126,14 @@ def read_table(text: Lines, source: str, *, need_phone: bool = True) -> Table:
         raise InvalidInput(source, "has no phone column: the header must name one of "
                            + ", ".join(PHONE_HEADERS) + f" (found: {', '.join(header)[:200]})")
     return Table(header, phone, _rows(reader, len(header), source))
+
+
+def _delimiter(header: str) -> str:
+    """The most frequent of comma, semicolon and tab outside quotes (comma on a tie)."""
+    outside = "".join(part for i, part in enumerate(header.split('"')) if i % 2 == 0)
+    counts = {d: outside.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
 
 
 def _rows(reader: Iterator[list[str]], width: int, source: str) -> Iterator[Row]:

@@ -129,9 +129,9 @@ contacts = Table(
     Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),  # list order; dials follow it
     Column("phone", String(20), nullable=False),  # E.164
-    Column("name", String(200)),
+    Column("name", Text),  # as uploaded: a cell may be long
     Column("fields", JSON),  # every other column of the upload
-    Column("agent", String(200)),  # the agent this contact asks for, if any
+    Column("agent", Text),  # the agent this contact asks for, if any
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("due_at", Float),  # retry_queued: the earliest next dial
