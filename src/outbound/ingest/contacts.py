@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outbound.domain.errors import InvalidInput
-from outbound.domain.phone import Rejected, normalize
+from outbound.domain.phone import Rejected
 from outbound.domain.spreadsheet import safe_cell
+from outbound.ingest.parallel import normalized
 from outbound.ingest.reader import MAX_CELL, PHONE_HEADERS, Table
 from outbound.store import Store
 from outbound.store.contacts import NewContact
@@ -140,6 +141,10 @@ def rows_from_json(items: Any) -> Iterator[RawContact]:
         )
 
 
+def _phone_to_check(raw: RawContact) -> str | None:
+    return None if raw.problem is not None else raw.phone
+
+
 def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Iterable[RawContact],
                     region: str | None, now: float, *, max_rows: int | None = MAX_UPLOAD_ROWS,
                     progress: Progress | None = None, source: str = "file") -> ImportReport:
@@ -163,18 +168,17 @@ def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Itera
             report.dnc_flagged += len(flagged)
             batch.clear()
 
-        for raw in rows:
+        for raw, result in normalized(rows, _phone_to_check, region):
             report.rows += 1
             if max_rows is not None and report.rows > max_rows:
                 raise InvalidInput(source, f"has more than {max_rows:,} rows; split it, or "
                                    "send it through the batched API import, which has no cap")
             if progress is not None and report.rows % 1000 == 0:
                 progress(report.rows)
-            if raw.problem is not None:
+            if result is None:
                 report.invalid += 1
                 report.add_error(raw.row, raw.phone, f"row {raw.problem}")
                 continue
-            result = normalize(raw.phone, region)
             if isinstance(result, Rejected):
                 report.invalid += 1
                 report.add_error(raw.row, raw.phone, result.reason)

@@ -17,6 +17,7 @@ from outbound.domain.phone import Rejected, normalize
 from outbound.domain.spreadsheet import safe_cell
 from outbound.domain.timefmt import iso
 from outbound.ingest.contacts import MAX_REPORTED_ERRORS, Progress, RowError
+from outbound.ingest.parallel import normalized
 from outbound.ingest.reader import MAX_CELL, PHONE_HEADERS, read_table
 from outbound.store import Store
 
@@ -95,6 +96,10 @@ class _again:
         return self.rest.readline(limit)
 
 
+def _number_to_check(row: DncRow) -> str | None:
+    return None if row.problem else row.raw
+
+
 def import_dnc(store: Store, account_id: int, rows: Iterable[DncRow], region: str | None,
                now: float, *, added_by: str | None = None, source: str | None = None,
                progress: Progress | None = None) -> DncReport:
@@ -102,11 +107,11 @@ def import_dnc(store: Store, account_id: int, rows: Iterable[DncRow], region: st
     report = DncReport()
 
     def valid_numbers() -> Iterator[str]:
-        for row in rows:
+        for row, checked in normalized(rows, _number_to_check, region):
             report.rows += 1
             if progress is not None and report.rows % 5000 == 0:
                 progress(report.rows)
-            result = Rejected(row.problem) if row.problem else normalize(row.raw, region)
+            result = checked if checked is not None else Rejected(row.problem or "")
             if isinstance(result, Rejected):
                 report.invalid += 1
                 if len(report.errors) < MAX_REPORTED_ERRORS:

@@ -155,15 +155,18 @@ def _rows(reader: Iterator[list[str]], width: int, source: str) -> Iterator[Row]
             raise InvalidInput(source, f"near line {line + 1}: not valid UTF-8 although the "
                                "file starts as UTF-8; save it again as UTF-8") from None
         start, line = line + 1, getattr(reader, "line_num", line + 1)
-        if not cells or not any(c.strip() for c in cells):
+        if not any(cells):  # a blank line, or only delimiters: nothing to report
             continue
-        yield Row(start, cells, _shape_problem(cells, width))
+        problem = None
+        if len(cells) > width or max(map(len, cells)) > MAX_CELL:
+            problem = _shape_problem(cells, width)
+        yield Row(start, cells, problem)
 
 
 def _shape_problem(cells: list[str], width: int) -> str | None:
     if len(cells) > width and any(c.strip() for c in cells[width:]):
         return f"has {len(cells):,} cells but the header names {width}"
-    longest = max(len(c) for c in cells)
+    longest = max(map(len, cells))
     if longest > MAX_CELL:
         column = next(i for i, c in enumerate(cells) if len(c) == longest) + 1
         return f"cell {column} is {longest:,} characters long; at most {MAX_CELL:,}"

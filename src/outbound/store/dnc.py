@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
 
 from outbound.store.db import Pinned, reading
-from outbound.store.fast import run
+from outbound.store.fast import run, run_many
 from outbound.store.schema import dnc
 
 _BATCH = 5000
@@ -19,6 +19,14 @@ _BATCH = 5000
 
 _LISTED = select(dnc.c.phone).where(dnc.c.account_id == bindparam("p_account_id"),
                                     dnc.c.phone == bindparam("p_phone"))
+
+
+_ADD_KEYS = ("p_account_id", "p_phone", "p_added_at", "p_added_by", "p_source")
+_ADD_SQLITE = sqlite_insert(dnc).values(
+    account_id=bindparam("p_account_id"), phone=bindparam("p_phone"),
+    added_at=bindparam("p_added_at"), added_by=bindparam("p_added_by"),
+    source=bindparam("p_source"),
+).on_conflict_do_nothing(index_elements=["account_id", "phone"])
 
 
 class DncRepo:
@@ -36,7 +44,8 @@ class DncRepo:
             with self.engine.begin() as own:
                 return self.add(account_id, numbers, now, added_by=added_by, source=source,
                                 conn=own)
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        if conn.dialect.name == "sqlite":
+            return self._add_sqlite(conn, account_id, numbers, now, added_by, source)
         added = 0
         batch: list[dict[str, Any]] = []
 
@@ -46,7 +55,7 @@ class DncRepo:
             # Count the rows RETURNING gives back: an executemany's rowcount is not reliable
             # across drivers (psycopg reports 0 for it here).
             result = conn.execute(
-                dialect_insert(dnc).on_conflict_do_nothing(index_elements=["account_id", "phone"])
+                pg_insert(dnc).on_conflict_do_nothing(index_elements=["account_id", "phone"])
                 .returning(dnc.c.phone),
                 batch,
             )
@@ -61,6 +70,21 @@ class DncRepo:
                 added += flush()
         added += flush()
         return added
+
+    def _add_sqlite(self, conn: Connection, account_id: int, numbers: Iterable[str],
+                    now: float, added_by: str | None, source: str | None) -> int:
+        """SQLite: one driver executemany per batch, counted by the connection's changes."""
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        before = driver.total_changes
+        batch: list[tuple[Any, ...]] = []
+        for number in numbers:
+            batch.append((account_id, number, now, added_by, source))
+            if len(batch) >= _BATCH:
+                run_many(conn, _ADD_SQLITE, _ADD_KEYS, batch)
+                batch = []
+        run_many(conn, _ADD_SQLITE, _ADD_KEYS, batch)
+        return int(driver.total_changes - before)
 
     def is_listed(self, account_id: int, phone: str) -> bool:
         """One number's lookup: the primary key (account_id, phone) answers it."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -142,8 +143,13 @@ contacts = Table(
     Column("updated_at", Float, nullable=False),
     UniqueConstraint("campaign_id", "phone"),
     Index("ix_contacts_queue", "campaign_id", "status", "position"),
-    Index("ix_contacts_due", "campaign_id", "status", "due_at"),
-    Index("ix_contacts_lease", "status", "lease_until"),
+    # Partial: only contacts queued for retry, or in flight, carry these times, so the
+    # indexes stay small and an import of pending contacts does not write to them.
+    Index("ix_contacts_due", "campaign_id", "status", "due_at",
+          sqlite_where=text("due_at IS NOT NULL"), postgresql_where=text("due_at IS NOT NULL")),
+    Index("ix_contacts_lease", "status", "lease_until",
+          sqlite_where=text("lease_until IS NOT NULL"),
+          postgresql_where=text("lease_until IS NOT NULL")),
 )
 
 call_attempts = Table(
