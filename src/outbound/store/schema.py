@@ -190,6 +190,9 @@ dnc = Table(
     Column("added_at", Float, nullable=False),
     Column("added_by", String(320)),
     Column("source", String(200)),
+    # On SQLite the table is its primary-key B-tree (no rowid and separate index): an entry
+    # is written once, and a lookup reads one tree. Lists run to millions.
+    sqlite_with_rowid=False,
 )
 
 events = Table(
