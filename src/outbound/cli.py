@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import IO, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ from outbound.domain.phone import normalize_or_raise
 from outbound.domain.settings import CampaignSettings
 from outbound.domain.timefmt import iso
 from outbound.engine.simulation import Simulation
-from outbound.ingest.contacts import RowError, import_contacts, rows_from_table
+from outbound.ingest.contacts import RowError, import_contacts, rows_from_json, rows_from_table
 from outbound.ingest.dnc import dnc_query, dnc_rows, import_dnc, write_dnc_csv
 from outbound.ingest.reader import open_text, read_table
 from outbound.scenario import load_into, load_scenario, parse_time
@@ -400,7 +400,8 @@ def contacts_import(
         help="Region for national numbers (default: the account's), e.g. GB.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Import a CSV contact list into a campaign, with a report of every row not imported."""
+    """Import a contact list (CSV, or a JSON list of objects) into a campaign, with a report of
+    every row not imported."""
     store = _store()
     with user_errors():
         found = store.campaigns.find(campaign)
@@ -408,8 +409,9 @@ def contacts_import(
         if region is not None and not (len(region) == 2 and region.isalpha()):
             raise InvalidInput("--region", f"must be a two-letter country code (got {region!r})")
         with open_text(file) as text, _progress(f"importing {file.name}", json_out) as tick:
-            report = import_contacts(store, found.id, account.id,
-                                     rows_from_table(read_table(text, str(file))),
+            rows = (rows_from_json(_load_json(text, file)) if file.suffix.lower() == ".json"
+                    else rows_from_table(read_table(text, str(file))))
+            report = import_contacts(store, found.id, account.id, rows,
                                      (region or account.region).upper(), time.time(),
                                      progress=tick, source=str(file))
     if json_out:
@@ -419,6 +421,15 @@ def contacts_import(
               f"the do-not-call list), {report.invalid:,} invalid, {report.duplicate:,} "
               "duplicate", highlight=False)
     _print_row_errors(report.errors, report.errors_truncated)
+
+
+def _load_json(text: IO[str], file: Path) -> Any:
+    try:
+        return json.load(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(str(file), f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(str(file), "is not valid UTF-8 text") from None
 
 
 @dnc_cli.command("add")
