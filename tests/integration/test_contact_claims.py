@@ -47,7 +47,7 @@ def setup(store_url: str) -> Iterator[Setup]:
         {"name": "Spring", "numbers": POOL, "transfer": {"department": "Sales"}}, "US"), NOW)
     with store.engine.begin() as conn:
         store.contacts.insert_many(conn, campaign_id, 0, [
-            NewContact(number, None, {}, None, dnc_flagged=False) for number in NUMBERS], NOW)
+            NewContact(number, None, {}, None) for number in NUMBERS], set(), NOW)
         conn.execute(update(contacts).where(
             contacts.c.campaign_id == campaign_id, contacts.c.position < RETRIES,
         ).values(status="retry_queued", attempts=1, due_at=NOW - 60 + contacts.c.position))

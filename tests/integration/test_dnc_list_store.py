@@ -63,6 +63,6 @@ def test_one_accounts_list_neither_shows_nor_blocks_in_another_account(store: St
         {"name": "Spring", "numbers": POOL, "transfer": {"department": "Sales"}}, "US"), NOW)
     with store.engine.begin() as conn:
         store.contacts.insert_many(conn, campaign_id, 0, [
-            NewContact(LISTED[0], None, {}, None, dnc_flagged=False)], NOW)
+            NewContact(LISTED[0], None, {}, None)], set(), NOW)
         claimed = store.dialing.claim(conn, campaign_id, globex, NOW, NOW + 30, retry=False)
     assert claimed is not None and not claimed.blocked

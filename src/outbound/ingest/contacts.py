@@ -161,10 +161,8 @@ def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Itera
             if not batch:
                 return
             flagged = store.dnc.contains(conn, account_id, [c.phone for c in batch])
-            ready = [NewContact(c.phone, c.name, c.fields, c.agent, c.phone in flagged)
-                     for c in batch]
-            store.contacts.insert_many(conn, campaign_id, position, ready, now)
-            position += len(ready)
+            store.contacts.insert_many(conn, campaign_id, position, batch, flagged, now)
+            position += len(batch)
             report.dnc_flagged += len(flagged)
             batch.clear()
 
@@ -188,7 +186,7 @@ def import_contacts(store: Store, campaign_id: int, account_id: int, rows: Itera
                 report.add_error(raw.row, raw.phone, f"duplicate of {result.e164}")
                 continue
             seen.add(result.e164)
-            batch.append(NewContact(result.e164, raw.name, raw.fields, raw.agent, False))
+            batch.append(NewContact(result.e164, raw.name, raw.fields, raw.agent))
             report.imported += 1
             if len(batch) >= _BATCH:
                 flush()

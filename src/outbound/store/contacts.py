@@ -22,7 +22,6 @@ class NewContact:
     name: str | None
     fields: dict[str, str]
     agent: str | None
-    dnc_flagged: bool
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -52,13 +51,14 @@ class ContactsRepo:
         return 0 if top is None else int(top) + 1
 
     def insert_many(self, conn: Connection, campaign_id: int, start_position: int,
-                    batch: Sequence[NewContact], now: float) -> None:
+                    batch: Sequence[NewContact], flagged: set[str], now: float) -> None:
+        """Insert pending contacts in list order; those in `flagged` carry the DNC flag."""
         # The fast path: one executemany on the driver, JSON encoded here.
         pending = ContactStatus.PENDING.value
         run_many(conn, _INSERT, _INSERT_KEYS, [
             (campaign_id, start_position + i, c.phone, c.name,
              _json(c.fields) if c.fields else None, c.agent,
-             pending, 0, c.dnc_flagged, now)
+             pending, 0, c.phone in flagged, now)
             for i, c in enumerate(batch)
         ])
 
