@@ -45,9 +45,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # 64 MiB of page cache (the default is 2 MiB): imports write into the phone indexes in
+    # 16 MiB of page cache (the default is 2 MiB): imports write into the phone indexes in
     # random order, and the engine's working set is the front of a large contacts table.
-    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 
