@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ClauseElement
 
-_compiled: dict[tuple[int, str], tuple[ClauseElement, str, tuple[str, ...] | None,
-                                       dict[str, Any]]] = {}
+_compiled: dict[tuple[int, str], Any] = {}
 _row_types: dict[tuple[str, ...], Any] = {}
 
 
@@ -58,15 +57,24 @@ class FastResult:
         return (row[0] for row in self._cursor.fetchall())
 
 
-def run(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> FastResult:
-    """Execute a prebuilt statement with `params` in `conn`'s current transaction."""
+_Entry = tuple[ClauseElement, str, tuple[str, ...] | None, dict[str, Any]]
+
+
+def _entry(conn: Connection, statement: ClauseElement) -> _Entry:
+    """The statement compiled for this dialect: SQL text, parameter order, literal values.
+    The statement itself is kept in the entry so that its id is never reused."""
     key = (id(statement), conn.dialect.name)
     entry = _compiled.get(key)
     if entry is None:
         compiled: Any = statement.compile(dialect=conn.dialect)
         entry = (statement, str(compiled), compiled.positiontup, dict(compiled.params))
         _compiled[key] = entry
-    _, sql, names, defaults = entry
+    return entry
+
+
+def run(conn: Connection, statement: ClauseElement, params: Mapping[str, Any]) -> FastResult:
+    """Execute a prebuilt statement with `params` in `conn`'s current transaction."""
+    _, sql, names, defaults = _entry(conn, statement)
     values = {**defaults, **params}
     args: Any = tuple(values[n] for n in names) if names is not None else values
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -80,13 +88,7 @@ def run_many(conn: Connection, statement: ClauseElement, keys: tuple[str, ...],
     that order (the statement's own literal values are filled in)."""
     if not rows:
         return
-    key = (id(statement), conn.dialect.name)
-    entry = _compiled.get(key)
-    if entry is None:
-        compiled: Any = statement.compile(dialect=conn.dialect)
-        entry = (statement, str(compiled), compiled.positiontup, dict(compiled.params))
-        _compiled[key] = entry
-    _, sql, names, defaults = entry
+    _, sql, names, defaults = _entry(conn, statement)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     if names is None:
         cursor.executemany(sql, [{**defaults, **dict(zip(keys, row, strict=True))}
