@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import IO, Annotated, Any, NoReturn
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from outbound.api.app import create_app
 from outbound.bootstrap import build, drain, open_store
 from outbound.clock import RealClock
 from outbound.config import Settings
@@ -155,6 +157,46 @@ async def _run_worker(settings: Settings, drain_seconds: float) -> int:
     return 0
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    drain_seconds: Annotated[float, typer.Option(
+        help="On SIGTERM, let calls in flight finish for at most this long.")] = 10.0,
+) -> None:
+    """Run the API and the scheduler in one process on the configured store."""
+    settings = _settings()
+    with user_errors():
+        code = asyncio.run(_serve(settings, host, port, drain_seconds))
+    raise typer.Exit(code)
+
+
+async def _serve(settings: Settings, host: str, port: int, drain_seconds: float) -> int:
+    loop = asyncio.get_running_loop()
+    failure: list[BaseException] = []
+    application = build(settings, RealClock(loop), on_failure=failure.append)
+
+    def changed() -> None:  # called from the API's worker threads
+        def poke() -> None:
+            application.engine.invalidate()
+            application.runner.poke()
+        loop.call_soon_threadsafe(poke)
+
+    api = create_app(application.store, on_change=changed)
+    server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
+                                           lifespan="off"))
+    application.runner.start()
+    err.print(f"serving http://{host}:{port}/api/v1/docs on {settings.store_url()}",
+              highlight=False)
+    await server.serve()  # returns on SIGINT/SIGTERM
+    await drain(application, drain_seconds)
+    application.store.close()
+    if failure:
+        err.print(f"[bold red]scheduler stopped:[/] {failure[0]}", highlight=False)
+        return 1
+    return 0
+
+
 # -- admin ---------------------------------------------------------------------------------
 
 
@@ -176,6 +218,53 @@ def create_account(
                      "region": row.region, "business_hours": row.business_hours})
     else:
         print(account_id)
+
+
+@admin.command("create-user")
+def create_user(
+    account: str,
+    email: str,
+    role: Annotated[str, typer.Option(help="owner, admin or user")] = "user",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read a password for the web login from standard input.")
+    ] = False,
+) -> None:
+    """Add a user to an account (prints the user's id)."""
+    store = _store()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with user_errors():
+        row = store.accounts.get(account)
+        user_id = store.users.create(row.id, email, role, time.time(), password=password)
+    print(user_id)
+
+
+@admin.command("create-token")
+def create_token(account: str, email: str) -> None:
+    """Print a new API bearer token for a user, once: only its hash is kept."""
+    store = _store()
+    with user_errors():
+        row = store.accounts.get(account)
+        user = store.users.find(row.id, email)
+        print(store.users.create_token(user.id, time.time()))
+
+
+@admin.command("revoke-token")
+def revoke_token(
+    account: str,
+    email: str,
+    token: Annotated[str | None, typer.Option(
+        help="Revoke only this token (default: all of the user's tokens).")] = None,
+) -> None:
+    """Revoke a user's API tokens."""
+    store = _store()
+    with user_errors():
+        row = store.accounts.get(account)
+        user = store.users.find(row.id, email)
+        if token is not None:
+            done = int(store.users.revoke_token(token, time.time()))
+        else:
+            done = store.users.revoke_tokens(user.id, time.time())
+    err.print(f"revoked {done} token{'' if done == 1 else 's'}", highlight=False)
 
 
 # -- campaigns -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from outbound.store.contacts import ContactsRepo
 from outbound.store.db import connect, migrate
 from outbound.store.dialing import DialingRepo
 from outbound.store.dnc import DncRepo
+from outbound.store.users import UsersRepo
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class Store:
     contacts: ContactsRepo
     dnc: DncRepo
     dialing: DialingRepo
+    users: UsersRepo
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
@@ -32,7 +34,7 @@ class Store:
             migrate(engine)
         accounts = AccountsRepo(engine)
         return cls(engine, accounts, CampaignsRepo(engine, accounts), ContactsRepo(engine),
-                   DncRepo(engine), DialingRepo(engine))
+                   DncRepo(engine), DialingRepo(engine), UsersRepo(engine))
 
     def close(self) -> None:
         self.dialing.pinned.close()

@@ -16,11 +16,9 @@ from outbound.store.schema import (
     agents,
     departments,
     phone_numbers,
-    users,
     voice_menus,
 )
 
-ROLES = ("owner", "admin", "user")
 DEFAULT_PROVIDER: dict[str, Any] = {"kind": "sim", "network": {}}
 
 
@@ -80,20 +78,6 @@ class AccountsRepo:
 
     def business_hours(self, account: Row[Any]) -> BusinessHours:
         return BusinessHours.parse(**account.business_hours)
-
-    # -- users -------------------------------------------------------------------------------
-
-    def add_user(self, account_id: int, email: str, role: str, now: float,
-                 name: str | None = None, password_hash: str | None = None) -> int:
-        if role not in ROLES:
-            raise InvalidInput("role", f"must be one of {', '.join(ROLES)} (got {role!r})")
-        if "@" not in email:
-            raise InvalidInput("email", f"must be an e-mail address (got {email!r})")
-        with self.engine.begin() as conn:
-            return int(conn.execute(insert(users).values(
-                account_id=account_id, email=email.lower(), name=name or email, role=role,
-                password_hash=password_hash, created_at=now,
-            )).inserted_primary_key[0])
 
     # -- numbers, departments, agents, menus ---------------------------------------------
 

@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
@@ -245,6 +245,11 @@ class CampaignsRepo:
             conn.execute(update(campaigns).where(
                 campaigns.c.id.in_(ids), campaigns.c.owner == owner,
             ).values(owner=None, owner_until=None))
+
+    def delete(self, campaign_id: int) -> None:
+        """Remove a campaign with its contacts, attempts and events."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(campaigns).where(campaigns.c.id == campaign_id))
 
     def touch(self, conn: Connection, campaign_id: int) -> None:
         """Tell the workers something changed (new contacts): they re-read the campaign."""
