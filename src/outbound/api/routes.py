@@ -6,6 +6,7 @@ Bodies are checked by the domain (the same limits as the CLI and the scenario fi
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import time
@@ -19,12 +20,13 @@ from starlette.datastructures import UploadFile
 
 from outbound.api.auth import Manager, Reader, StoreDep
 from outbound.api.errors import TooLarge
-from outbound.domain.contacts import IN_FLIGHT, ContactStatus, Outcome
-from outbound.domain.errors import InvalidInput, NotFound
+from outbound.domain.contacts import IN_FLIGHT, ContactStatus, Outcome, after_call
+from outbound.domain.errors import InvalidInput, InvalidTransition, NotFound
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.phone import normalize_or_raise
 from outbound.domain.settings import CampaignSettings
+from outbound.domain.spreadsheet import safe_cell
 from outbound.domain.timefmt import iso
 from outbound.engine.report import write_calls_csv
 from outbound.ingest.contacts import ImportReport, import_contacts, rows_from_json, rows_from_table
@@ -195,7 +197,10 @@ async def upload_contacts(account_id: int, campaign_id: int, caller: Manager,
                           store: StoreDep, request: Request,
                           region: Annotated[str | None, Query(min_length=2, max_length=2)] = None
                           ) -> dict[str, Any]:
-    _campaign(store, account_id, campaign_id)
+    campaign = _campaign(store, account_id, campaign_id)
+    if campaign.status.terminal:
+        raise InvalidTransition(f"the campaign is {campaign.status.value}: start a new one for "
+                                "these contacts")
     account = store.accounts.get(account_id)
     kind, payload = await _upload(request)
     now = time.time()
@@ -265,6 +270,29 @@ def campaign_account(store: Store, campaign_id: int) -> int:
     return store.campaigns.get(campaign_id).account_id
 
 
+@router.post("/campaigns/{campaign_id}/contacts/{contact_id}/reset")
+def reset_contact(account_id: int, campaign_id: int, contact_id: int, caller: Manager,
+                  store: StoreDep, request: Request) -> dict[str, Any]:
+    """Reset a contact stuck in flight: its attempt ends as `unknown`, the retry policy
+    decides what follows (as the sweeper does once the lease runs out)."""
+    campaign = _campaign(store, account_id, campaign_id)
+    settings = campaign.settings
+    with reading(store.engine) as conn:
+        found = conn.execute(select(contacts.c.id).where(
+            contacts.c.id == contact_id, contacts.c.campaign_id == campaign_id)).first()
+    if found is None:
+        raise NotFound(f"no contact {contact_id}")
+    done = store.dialing.reset_contact(
+        contact_id, lambda attempts: after_call(Outcome.UNKNOWN, attempts, settings.attempts,
+                                                settings.backoff, time.time()),
+        time.time(), caller.email)
+    if not done:
+        raise InvalidTransition("only a contact in flight (dialing, ringing, answered) can "
+                                "be reset")
+    _changed(request)
+    return get_contact(account_id, campaign_id, contact_id, caller, store)
+
+
 @router.get("/recordings/{attempt_id}", response_class=FileResponse)
 def get_recording(account_id: int, attempt_id: int, caller: Reader,
                   store: StoreDep) -> FileResponse:
@@ -324,6 +352,29 @@ def _free_agents(conn: Any, account_id: int, campaign: Campaign) -> int | None:
             departments, departments.c.id == agents.c.department_id).where(
             free, departments.c.name == transfer.name)
     return int(conn.execute(query).scalar_one())
+
+
+@router.get("/campaigns/{campaign_id}/failed.csv", response_class=StreamingResponse)
+def failed_csv(account_id: int, campaign_id: int, caller: Reader,
+               store: StoreDep) -> StreamingResponse:
+    """The failed contacts, as a list to upload into a new campaign."""
+    _campaign(store, account_id, campaign_id)
+    with reading(store.engine) as conn:
+        rows = list(conn.execute(select(contacts.c.phone, contacts.c.name, contacts.c.fields)
+                                 .where(contacts.c.campaign_id == campaign_id,
+                                        contacts.c.status == ContactStatus.FAILED.value)
+                                 .order_by(contacts.c.position)))
+    keys = sorted({k for r in rows for k in (r.fields or {})} - {"phone", "name"})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["phone", "name", *keys])
+    for r in rows:
+        fields = r.fields or {}
+        writer.writerow([safe_cell(v) for v in (r.phone, r.name or "",
+                                                *(fields.get(k, "") for k in keys))])
+    return StreamingResponse(iter([out.getvalue()]), media_type="text/csv",
+                             headers={"Content-Disposition":
+                                      f'attachment; filename="campaign-{campaign_id}-failed.csv"'})
 
 
 @router.get("/campaigns/{campaign_id}/calls.csv", response_class=StreamingResponse)

@@ -376,6 +376,26 @@ class DialingRepo:
                       {"attempt": orphan.attempts, "status_after": after.status.value})
             return True
 
+    def reset_contact(self, contact_id: int, after_of: Any, now: float, by: str) -> bool:
+        """An operator's reset of a contact stuck in flight: like the sweeper's, at once.
+
+        `after_of(attempts)` gives the AfterCall for the attempt being ended as `unknown`."""
+        with self.pinned.write() as conn:
+            row = conn.execute(select(contacts.c.campaign_id, contacts.c.attempts,
+                                      contacts.c.status).where(
+                contacts.c.id == contact_id)).first()
+            if row is None or row.status not in _IN_FLIGHT:
+                return False
+            orphan = Orphan(contact_id, row.campaign_id, row.attempts)
+            conn.execute(update(contacts).where(contacts.c.id == contact_id).values(
+                lease_until=now - 1))
+        after = after_of(row.attempts)
+        if not self.reset_orphan(orphan, after, now):
+            return False
+        with self.pinned.write() as conn:
+            log_event(conn, row.campaign_id, now, "manual_reset", contact_id, {"by": by})
+        return True
+
     # -- what is left --------------------------------------------------------------------
 
     def in_flight(self, campaign_id: int) -> int:
