@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from outbound import delivery
 from outbound.api.app import create_app
 from outbound.bootstrap import build, drain, open_store
 from outbound.clock import RealClock
@@ -186,10 +187,15 @@ async def _serve(settings: Settings, host: str, port: int, drain_seconds: float)
     server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
                                            lifespan="off"))
     application.runner.start()
+    delivering = asyncio.Event()
+    webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop),
+                                                delivering))
     err.print(f"serving http://{host}:{port}/api/v1/docs on {settings.store_url()}",
               highlight=False)
     await server.serve()  # returns on SIGINT/SIGTERM
     await drain(application, drain_seconds)
+    delivering.set()
+    await webhooks
     application.store.close()
     if failure:
         err.print(f"[bold red]scheduler stopped:[/] {failure[0]}", highlight=False)

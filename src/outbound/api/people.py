@@ -188,6 +188,32 @@ def patch_agent(account_id: int, agent_id: int, body: AgentPatch, caller: Manage
     return _agent(store, account_id, agent_id)
 
 
+class WebhookBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    secret: Annotated[str, Field(min_length=16, max_length=500)]
+
+
+@router.get("/webhooks")
+def list_webhooks(account_id: int, caller: Manager, store: StoreDep) -> dict[str, Any]:
+    return {"items": [{"id": w.id, "url": w.url} for w in store.webhooks.registered(account_id)],
+            "next": None}
+
+
+@router.post("/webhooks", status_code=201)
+def add_webhook(account_id: int, body: WebhookBody, caller: Manager,
+                store: StoreDep) -> dict[str, Any]:
+    """Register a URL for call results and voice-menu answers; the secret signs them and is
+    never returned."""
+    webhook_id = store.webhooks.register(account_id, body.url, body.secret, time.time())
+    return {"id": webhook_id, "url": body.url}
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204)
+def remove_webhook(account_id: int, webhook_id: int, caller: Manager, store: StoreDep) -> None:
+    store.webhooks.remove(account_id, webhook_id)
+
+
 @router.get("/voice-menus")
 def list_menus(account_id: int, caller: Reader, store: StoreDep) -> dict[str, Any]:
     with reading(store.engine) as conn:

@@ -463,7 +463,7 @@ class Engine:
                 live.watchdog = now + self.tuning.call_watchdog
                 self._route_answer(live, now)
         elif event.kind is EventKind.DIGIT and event.digit:
-            dialing.record_digit(ref, event.digit)
+            dialing.record_digit(ref, event.digit, now)
         elif event.kind is EventKind.COMPLETED:
             outcome = event.outcome or Outcome.UNKNOWN
             if live is not None and live.state is CallState.ABANDONING:
@@ -563,7 +563,8 @@ class Engine:
         after: AfterCall = after_call(outcome, ref.attempt, settings.attempts, settings.backoff,
                                       now)
         done = self.store.dialing.finish(ref, outcome, after, now, sip_code=sip_code,
-                                         duration=duration, recording=recording)
+                                         duration=duration, recording=recording,
+                                         phone=live.phone if live else None)
         if live is not None:
             self.calls.pop(ref.attempt_id, None)
             if live.agent_call_id and live.agent_call_id != live.call_id:

@@ -13,6 +13,7 @@ from outbound.store.db import connect, migrate
 from outbound.store.dialing import DialingRepo
 from outbound.store.dnc import DncRepo
 from outbound.store.users import UsersRepo
+from outbound.store.webhooks import WebhooksRepo
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class Store:
     dnc: DncRepo
     dialing: DialingRepo
     users: UsersRepo
+    webhooks: WebhooksRepo
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
@@ -34,7 +36,8 @@ class Store:
             migrate(engine)
         accounts = AccountsRepo(engine)
         return cls(engine, accounts, CampaignsRepo(engine, accounts), ContactsRepo(engine),
-                   DncRepo(engine), DialingRepo(engine), UsersRepo(engine))
+                   DncRepo(engine), DialingRepo(engine), UsersRepo(engine),
+                   WebhooksRepo(engine))
 
     def close(self) -> None:
         self.dialing.pinned.close()

@@ -9,11 +9,26 @@ its contact changes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from outbound.domain.contacts import (
@@ -22,10 +37,19 @@ from outbound.domain.contacts import (
     ContactStatus,
     Outcome,
 )
+from outbound.domain.timefmt import iso
 from outbound.store.campaigns import log_event
 from outbound.store.db import Pinned
 from outbound.store.fast import run
-from outbound.store.schema import agents, call_attempts, contacts, dnc
+from outbound.store.schema import (
+    agents,
+    call_attempts,
+    campaigns,
+    contacts,
+    dnc,
+    outbox,
+    webhooks,
+)
 
 _IN_FLIGHT = [s.value for s in IN_FLIGHT]
 _IN_FLIGHT_STATES = tuple(sorted(IN_FLIGHT))
@@ -192,6 +216,28 @@ _RENEW_LEASES = update(contacts).where(
 ).values(lease_until=bindparam("p_until"))
 
 
+# One outbox row per webhook of the campaign's account; none (and no cost) without webhooks.
+_OUTBOX = insert(outbox).from_select(
+    ["webhook_id", "event_id", "kind", "payload", "created_at", "next_attempt_at", "attempts"],
+    select(webhooks.c.id, bindparam("p_event_id", type_=String), bindparam("p_kind", type_=String),
+           bindparam("p_payload", type_=String), bindparam("p_now", type_=Float),
+           bindparam("p_now2", type_=Float), literal(0, Integer)).where(
+        webhooks.c.account_id == select(campaigns.c.account_id).where(
+            campaigns.c.id == bindparam("p_campaign_id")).scalar_subquery()),
+)
+
+
+def _to_outbox(conn: Connection, ref: AttemptRef, kind: str, *, now: float,
+               **facts: Any) -> None:
+    event_id = f"{kind}:{ref.attempt_id}"
+    payload = json.dumps({"id": event_id, "type": kind, "occurred_at": iso(now),
+                          "campaign_id": ref.campaign_id, "contact_id": ref.contact_id,
+                          "attempt_id": ref.attempt_id, "attempt": ref.attempt, **facts},
+                         separators=(",", ":"))
+    run(conn, _OUTBOX, {"p_event_id": event_id, "p_kind": kind, "p_payload": payload,
+                        "p_now": now, "p_now2": now, "p_campaign_id": ref.campaign_id})
+
+
 class DialingRepo:
     """The engine's statements, on connections pinned to the engine's thread."""
 
@@ -314,7 +360,7 @@ class DialingRepo:
             return
         run(conn, _BRIDGED, {"p_id": attempt_id, "p_at": at})
 
-    def record_digit(self, ref: AttemptRef, digit: str) -> bool:
+    def record_digit(self, ref: AttemptRef, digit: str, now: float) -> bool:
         with self.pinned.write() as conn:
             done = conn.execute(update(call_attempts).where(
                 call_attempts.c.id == ref.attempt_id, call_attempts.c.digit.is_(None),
@@ -322,12 +368,14 @@ class DialingRepo:
             if done:
                 conn.execute(update(contacts).where(contacts.c.id == ref.contact_id).values(
                     digit=digit))
+                _to_outbox(conn, ref, "voice_menu.answered", now=now, digit=digit)
             return bool(done)
 
     def finish(self, ref: AttemptRef, outcome: Outcome, after: AfterCall, at: float, *,
                sip_code: int | None = None, duration: float | None = None,
-               recording: str | None = None) -> bool:
-        """End an attempt, move its contact by the retry policy and free its agent."""
+               recording: str | None = None, phone: str | None = None) -> bool:
+        """End an attempt, move its contact by the retry policy and free its agent; the CRM's
+        webhook event is written in the same transaction."""
         with self.pinned.write() as conn:
             done = run(conn, _END_ATTEMPT, {
                 "p_id": ref.attempt_id, "p_at": at, "p_outcome": outcome.value,
@@ -338,6 +386,9 @@ class DialingRepo:
                 return False
             self._move_contact(conn, ref, after.status, _IN_FLIGHT_STATES, at, None, after.due_at)
             run(conn, _RELEASE_AGENT, {"p_attempt_id": ref.attempt_id, "p_at": at})
+            _to_outbox(conn, ref, "call.completed", now=at, phone=phone,
+                       outcome=outcome.value, sip_code=sip_code, duration=duration,
+                       status_after=after.status.value, recorded=recording is not None)
             return True
 
     # -- leases and the sweeper ----------------------------------------------------------

@@ -227,3 +227,24 @@ webhooks = Table(
     Column("secret", Text, nullable=False),  # HMAC key; write-only through the API
     Column("created_at", Float, nullable=False),
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("webhook_id", ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    # Stable per event (e.g. "call.completed:1234"): receivers dedupe on it.
+    Column("event_id", String(100), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", Text, nullable=False),  # the JSON body, exactly as signed and sent
+    Column("created_at", Float, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("delivered_at", Float),
+    Column("failed_at", Float),  # gave up (24 h of retries)
+    Column("last_error", Text),
+    UniqueConstraint("webhook_id", "event_id"),
+    Index("ix_outbox_due", "next_attempt_at",
+          sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL"),
+          postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL")),
+)
