@@ -146,7 +146,9 @@ async def _run_worker(settings: Settings, drain_seconds: float) -> int:
     err.print(f"worker {application.engine.worker_id} started on {settings.store_url()}",
               highlight=False)
     application.runner.start()
+    webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop), stop))
     await stop.wait()
+    await webhooks
     if failure:
         application.runner.stop()
     else:

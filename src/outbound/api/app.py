@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outbound import __version__
 from outbound.api import errors, metrics, people
-from outbound.api.routes import router
+from outbound.api.errors import error_body
+from outbound.api.routes import MAX_UPLOAD_BYTES, router
 from outbound.store import Store
+
+
+class BodyLimit:
+    """Refuse a request body over `limit` bytes with 413 while it streams in, whether or not
+    it announced its length: an upload is never read whole before it is refused."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send, int(declared))
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send, seen)
+
+    async def _refuse(self, send: Send, size: int) -> None:
+        body = json.dumps(error_body("too_large", f"the upload is over {self.limit:,} bytes "
+                                     f"(at least {size:,}); split it")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def create_app(store: Store, on_change: Callable[[], None] | None = None) -> FastAPI:
@@ -23,6 +72,7 @@ def create_app(store: Store, on_change: Callable[[], None] | None = None) -> Fas
                     "Authenticate with `Authorization: Bearer <token>` "
                     "(`outbound admin create-token`).",
     )
+    app.add_middleware(BodyLimit, limit=MAX_UPLOAD_BYTES)
     app.state.store = store
     app.state.on_change = on_change
     errors.install(app)

@@ -382,7 +382,8 @@ def calls_csv(account_id: int, campaign_id: int, caller: Reader,
               store: StoreDep) -> StreamingResponse:
     _campaign(store, account_id, campaign_id)
     out = io.StringIO()
-    write_calls_csv(store.contacts.attempts(campaign_id), out)
+    write_calls_csv(store.contacts.attempts(campaign_id), out,
+                    lambda a: f"/api/v1/accounts/{account_id}/recordings/{a.id}")
     return StreamingResponse(iter([out.getvalue()]), media_type="text/csv",
                              headers={"Content-Disposition":
                                       f'attachment; filename="campaign-{campaign_id}-calls.csv"'})

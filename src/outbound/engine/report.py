@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,7 +19,9 @@ CALLS_HEADER = (
     "ringing_at", "answered_at", "bridged_at", "ended_at", "outcome", "sip_code",
     "status_after", "digit", "recording",
 )
-def write_calls_csv(attempts: Iterable[Any], out: IO[str]) -> None:
+def write_calls_csv(attempts: Iterable[Any], out: IO[str],
+                    recording_link: Callable[[Any], str] | None = None) -> None:
+    """The call log; `recording_link(attempt)` replaces the recording's path (e.g. by a URL)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CALLS_HEADER)
     for a in attempts:
@@ -27,7 +29,8 @@ def write_calls_csv(attempts: Iterable[Any], out: IO[str]) -> None:
             a.id, a.contact_id, a.phone, a.attempt, a.caller_id, a.agent or "",
             iso(a.started_at), iso(a.ringing_at), iso(a.answered_at), iso(a.bridged_at),
             iso(a.ended_at), a.outcome or "", a.sip_code if a.sip_code is not None else "",
-            a.status_after or "", a.digit or "", a.recording or "",
+            a.status_after or "", a.digit or "",
+            (recording_link(a) if recording_link else a.recording) if a.recording else "",
         )])
 
 
