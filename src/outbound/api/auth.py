@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from outbound.api.errors import Forbidden, Unauthorized
 from outbound.domain.errors import NotFound
 from outbound.store import Store
 from outbound.store.users import Principal
+
+MAX_ID = 2**63 - 1
+"""The largest id a store can hold (a signed 64-bit integer on SQLite and PostgreSQL): a
+larger one in a path or query answers 422 instead of overflowing the database driver."""
+
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def store_of(request: Request) -> Store:
@@ -38,14 +45,14 @@ def principal(request: Request, store: StoreDep) -> Principal:
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def reader(account_id: int, caller: Caller) -> Principal:
+def reader(account_id: AccountId, caller: Caller) -> Principal:
     """Anyone of the account may read; nobody else learns it exists."""
     if caller.account_id != account_id:
         raise NotFound(f"no account {account_id}")
     return caller
 
 
-def manager(account_id: int, caller: Caller) -> Principal:
+def manager(account_id: AccountId, caller: Caller) -> Principal:
     """Owners and Admins of the account may change things."""
     reader(account_id, caller)
     if not caller.manages:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from outbound.domain.errors import (
@@ -28,6 +29,34 @@ class Unauthorized(OutboundError):
 
 class TooLarge(OutboundError):
     """The upload is over the limit."""
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx answer."""
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    401: "No bearer token, or an unknown or revoked one",
+    403: "The caller's role may read but not change anything",
+    404: "No such resource in this account (or no such account for this token)",
+    409: "The resource is in a state that does not allow this",
+    413: "The upload is over 50 MB",
+    422: "The input is invalid; `field` names the offending part",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the error answers an operation can give, for `responses=`."""
+    return {status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]}
+            for status in statuses}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -65,6 +94,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # A body FastAPI or Starlette could not parse at all (bytes that are not UTF-8 in a
+            # JSON body, a broken multipart): bad input like any other, so 422 naming the body,
+            # as an upload that is not valid JSON answers.
+            return JSONResponse(error_body("invalid", f"cannot be parsed ({exc.detail})",
+                                           "body"), 422)
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)

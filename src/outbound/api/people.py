@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
-from outbound.api.auth import Manager, Reader, StoreDep
+from outbound.api.auth import AccountId, Manager, ObjectId, Reader, StoreDep
+from outbound.api.errors import responses
 from outbound.bootstrap import sim_profile
 from outbound.domain.errors import InvalidInput, NotFound
 from outbound.domain.phone import normalize_or_raise
@@ -17,7 +18,7 @@ from outbound.store import Store
 from outbound.store.db import reading
 from outbound.store.schema import agents, departments, voice_menus
 
-router = APIRouter(prefix="/api/v1/accounts/{account_id}")
+router = APIRouter(prefix="/api/v1/accounts/{account_id}", responses=responses(401, 404, 422))
 
 
 class Provider(BaseModel):
@@ -64,13 +65,13 @@ class MenuBody(BaseModel):
 
 
 @router.get("/provider")
-def get_provider(account_id: int, caller: Reader, store: StoreDep) -> dict[str, Any]:
+def get_provider(account_id: AccountId, caller: Reader, store: StoreDep) -> dict[str, Any]:
     provider = dict(store.accounts.get(account_id).provider)
     return {k: v for k, v in provider.items() if k in ("kind", "network", "handle_seconds")}
 
 
-@router.put("/provider")
-def put_provider(account_id: int, body: Provider, caller: Manager,
+@router.put("/provider", responses=responses(403))
+def put_provider(account_id: AccountId, body: Provider, caller: Manager,
                  store: StoreDep) -> dict[str, Any]:
     data = body.model_dump()
     try:
@@ -85,12 +86,12 @@ def put_provider(account_id: int, body: Provider, caller: Manager,
 
 
 @router.get("/phone-numbers")
-def list_numbers(account_id: int, caller: Reader, store: StoreDep) -> dict[str, Any]:
+def list_numbers(account_id: AccountId, caller: Reader, store: StoreDep) -> dict[str, Any]:
     return {"items": [{"e164": n} for n in store.accounts.numbers(account_id)], "next": None}
 
 
-@router.post("/phone-numbers", status_code=201)
-def add_numbers(account_id: int, body: NumbersBody, caller: Manager,
+@router.post("/phone-numbers", status_code=201, responses=responses(403))
+def add_numbers(account_id: AccountId, body: NumbersBody, caller: Manager,
                 store: StoreDep) -> dict[str, Any]:
     region = store.accounts.get(account_id).region
     numbers = [normalize_or_raise(n, region, f"numbers[{i}]") for i, n in enumerate(body.numbers)]
@@ -105,7 +106,7 @@ def _agent_json(row: Any) -> dict[str, Any]:
 
 
 @router.get("/departments")
-def list_departments(account_id: int, caller: Reader, store: StoreDep) -> dict[str, Any]:
+def list_departments(account_id: AccountId, caller: Reader, store: StoreDep) -> dict[str, Any]:
     with reading(store.engine) as conn:
         rows = list(conn.execute(select(departments).where(
             departments.c.account_id == account_id).order_by(departments.c.id)))
@@ -115,8 +116,8 @@ def list_departments(account_id: int, caller: Reader, store: StoreDep) -> dict[s
                       for d in rows], "next": None}
 
 
-@router.post("/departments", status_code=201)
-def add_department(account_id: int, body: DepartmentBody, caller: Manager,
+@router.post("/departments", status_code=201, responses=responses(403))
+def add_department(account_id: AccountId, body: DepartmentBody, caller: Manager,
                    store: StoreDep) -> dict[str, Any]:
     department_id = store.accounts.add_department(account_id, body.name.strip())
     return {"id": department_id, "name": body.name.strip(), "agents": []}
@@ -141,13 +142,13 @@ def _agent(store: Store, account_id: int, agent_id: int) -> dict[str, Any]:
 
 
 @router.get("/agents")
-def list_agents(account_id: int, caller: Reader, store: StoreDep) -> dict[str, Any]:
+def list_agents(account_id: AccountId, caller: Reader, store: StoreDep) -> dict[str, Any]:
     return {"items": [_agent_json(a) for a in store.accounts.agents(account_id)],
             "next": None}
 
 
-@router.post("/agents", status_code=201)
-def add_agent(account_id: int, body: AgentBody, caller: Manager,
+@router.post("/agents", status_code=201, responses=responses(403))
+def add_agent(account_id: AccountId, body: AgentBody, caller: Manager,
               store: StoreDep) -> dict[str, Any]:
     region = store.accounts.get(account_id).region
     phone = normalize_or_raise(body.phone, region, "phone") if body.phone else None
@@ -159,13 +160,13 @@ def add_agent(account_id: int, body: AgentBody, caller: Manager,
 
 
 @router.get("/agents/{agent_id}")
-def get_agent(account_id: int, agent_id: int, caller: Reader,
+def get_agent(account_id: AccountId, agent_id: ObjectId, caller: Reader,
               store: StoreDep) -> dict[str, Any]:
     return _agent(store, account_id, agent_id)
 
 
-@router.patch("/agents/{agent_id}")
-def patch_agent(account_id: int, agent_id: int, body: AgentPatch, caller: Manager,
+@router.patch("/agents/{agent_id}", responses=responses(403))
+def patch_agent(account_id: AccountId, agent_id: ObjectId, body: AgentPatch, caller: Manager,
                 store: StoreDep) -> dict[str, Any]:
     _agent(store, account_id, agent_id)
     changes: dict[str, Any] = {}
@@ -194,14 +195,14 @@ class WebhookBody(BaseModel):
     secret: Annotated[str, Field(min_length=16, max_length=500)]
 
 
-@router.get("/webhooks")
-def list_webhooks(account_id: int, caller: Manager, store: StoreDep) -> dict[str, Any]:
+@router.get("/webhooks", responses=responses(403))
+def list_webhooks(account_id: AccountId, caller: Manager, store: StoreDep) -> dict[str, Any]:
     return {"items": [{"id": w.id, "url": w.url} for w in store.webhooks.registered(account_id)],
             "next": None}
 
 
-@router.post("/webhooks", status_code=201)
-def add_webhook(account_id: int, body: WebhookBody, caller: Manager,
+@router.post("/webhooks", status_code=201, responses=responses(403))
+def add_webhook(account_id: AccountId, body: WebhookBody, caller: Manager,
                 store: StoreDep) -> dict[str, Any]:
     """Register a URL for call results and voice-menu answers; the secret signs them and is
     never returned."""
@@ -209,13 +210,14 @@ def add_webhook(account_id: int, body: WebhookBody, caller: Manager,
     return {"id": webhook_id, "url": body.url}
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204)
-def remove_webhook(account_id: int, webhook_id: int, caller: Manager, store: StoreDep) -> None:
+@router.delete("/webhooks/{webhook_id}", status_code=204, responses=responses(403))
+def remove_webhook(account_id: AccountId, webhook_id: ObjectId, caller: Manager,
+                   store: StoreDep) -> None:
     store.webhooks.remove(account_id, webhook_id)
 
 
 @router.get("/voice-menus")
-def list_menus(account_id: int, caller: Reader, store: StoreDep) -> dict[str, Any]:
+def list_menus(account_id: AccountId, caller: Reader, store: StoreDep) -> dict[str, Any]:
     with reading(store.engine) as conn:
         rows = list(conn.execute(select(voice_menus).where(
             voice_menus.c.account_id == account_id).order_by(voice_menus.c.id)))
@@ -223,8 +225,8 @@ def list_menus(account_id: int, caller: Reader, store: StoreDep) -> dict[str, An
                        "options": m.options} for m in rows], "next": None}
 
 
-@router.post("/voice-menus", status_code=201)
-def add_menu(account_id: int, body: MenuBody, caller: Manager,
+@router.post("/voice-menus", status_code=201, responses=responses(403))
+def add_menu(account_id: AccountId, body: MenuBody, caller: Manager,
              store: StoreDep) -> dict[str, Any]:
     bad = [k for k in body.options if len(k) != 1 or k not in "0123456789*#"]
     if bad:

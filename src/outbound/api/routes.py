@@ -15,11 +15,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
+from python_multipart.exceptions import FormParserError
 from sqlalchemy import and_, func, select
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
-from outbound.api.auth import Manager, Reader, StoreDep
-from outbound.api.errors import TooLarge
+from outbound.api.auth import MAX_ID, AccountId, Manager, ObjectId, Reader, StoreDep
+from outbound.api.errors import TooLarge, responses
 from outbound.domain.contacts import IN_FLIGHT, ContactStatus, Outcome, after_call
 from outbound.domain.errors import InvalidInput, InvalidTransition, NotFound
 from outbound.domain.hours import BusinessHours
@@ -39,7 +41,7 @@ from outbound.store.db import reading
 from outbound.store.schema import agents, call_attempts, contacts, departments, events
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-router = APIRouter(prefix="/api/v1/accounts/{account_id}")
+router = APIRouter(prefix="/api/v1/accounts/{account_id}", responses=responses(401, 404, 422))
 
 
 # -- bodies ------------------------------------------------------------------------------------
@@ -118,8 +120,8 @@ def _changed(request: Request) -> None:
 
 
 @router.get("/campaigns")
-def list_campaigns(account_id: int, caller: Reader, store: StoreDep,
-                   after: Annotated[int | None, Query(ge=0)] = None,
+def list_campaigns(account_id: AccountId, caller: Reader, store: StoreDep,
+                   after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
     rows = [c for c in store.campaigns.list(account_id) if after is None or c.id > after]
     page = rows[:limit]
@@ -127,8 +129,8 @@ def list_campaigns(account_id: int, caller: Reader, store: StoreDep,
             "next": str(page[-1].id) if len(rows) > limit else None}
 
 
-@router.post("/campaigns", status_code=201)
-def create_campaign(account_id: int, body: CampaignBody, caller: Manager,
+@router.post("/campaigns", status_code=201, responses=responses(403))
+def create_campaign(account_id: AccountId, body: CampaignBody, caller: Manager,
                     store: StoreDep) -> dict[str, Any]:
     account = store.accounts.get(account_id)
     settings = CampaignSettings.parse(_changes(body), account.region)
@@ -138,14 +140,14 @@ def create_campaign(account_id: int, body: CampaignBody, caller: Manager,
 
 
 @router.get("/campaigns/{campaign_id}")
-def get_campaign(account_id: int, campaign_id: int, caller: Reader,
+def get_campaign(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
                  store: StoreDep) -> dict[str, Any]:
     return campaign_json(store, _campaign(store, account_id, campaign_id))
 
 
-@router.patch("/campaigns/{campaign_id}")
-def update_campaign(account_id: int, campaign_id: int, body: CampaignBody, caller: Manager,
-                    store: StoreDep, request: Request) -> dict[str, Any]:
+@router.patch("/campaigns/{campaign_id}", responses=responses(403, 409))
+def update_campaign(account_id: AccountId, campaign_id: ObjectId, body: CampaignBody,
+                    caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
     _campaign(store, account_id, campaign_id)
     region = store.accounts.get(account_id).region
     updated = store.campaigns.update_settings(campaign_id, _changes(body), region, time.time())
@@ -154,8 +156,8 @@ def update_campaign(account_id: int, campaign_id: int, body: CampaignBody, calle
     return campaign_json(store, updated)
 
 
-@router.delete("/campaigns/{campaign_id}", status_code=204)
-def delete_campaign(account_id: int, campaign_id: int, caller: Manager,
+@router.delete("/campaigns/{campaign_id}", status_code=204, responses=responses(403))
+def delete_campaign(account_id: AccountId, campaign_id: ObjectId, caller: Manager,
                     store: StoreDep) -> None:
     campaign = _campaign(store, account_id, campaign_id)
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.COMPLETED,
@@ -166,6 +168,23 @@ def delete_campaign(account_id: int, campaign_id: int, caller: Manager,
 
 
 # -- contacts ----------------------------------------------------------------------------------
+
+
+_CSV_FILE: dict[str, Any] = {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "The CSV file (at most 50 MB)"}}}}}
+CONTACTS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    **_CSV_FILE,
+    "application/json": {"schema": {
+        "type": "array", "description": "Contacts, each with the keys of a CSV header",
+        "items": {"type": "object", "required": ["phone"],
+                  "properties": {"phone": {"type": "string"}, "name": {"type": "string"},
+                                 "agent": {"type": "string"}},
+                  "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
+    }},
+}}}
+DNC_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": _CSV_FILE}}
 
 
 async def _upload(request: Request) -> tuple[str, Any]:
@@ -183,7 +202,11 @@ async def _upload(request: Request) -> tuple[str, Any]:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInput("body", f"is not valid JSON ({exc})") from None
     if kind.startswith("multipart/form-data"):
-        form = await request.form()
+        try:
+            form = await request.form()
+        except (MultiPartException, FormParserError) as exc:
+            # A broken multipart body is bad input, not a server error.
+            raise InvalidInput("body", f"is not a valid multipart upload ({exc})") from None
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidInput("file", "a multipart upload needs a 'file' part with the CSV")
@@ -192,8 +215,9 @@ async def _upload(request: Request) -> tuple[str, Any]:
                        "JSON list of contacts as application/json")
 
 
-@router.post("/campaigns/{campaign_id}/contacts")
-async def upload_contacts(account_id: int, campaign_id: int, caller: Manager,
+@router.post("/campaigns/{campaign_id}/contacts", responses=responses(403, 409, 413),
+             openapi_extra=CONTACTS_BODY)
+async def upload_contacts(account_id: AccountId, campaign_id: ObjectId, caller: Manager,
                           store: StoreDep, request: Request,
                           region: Annotated[str | None, Query(min_length=2, max_length=2)] = None
                           ) -> dict[str, Any]:
@@ -219,9 +243,9 @@ async def upload_contacts(account_id: int, campaign_id: int, caller: Manager,
 
 
 @router.get("/campaigns/{campaign_id}/contacts")
-def list_contacts(account_id: int, campaign_id: int, caller: Reader, store: StoreDep,
+def list_contacts(account_id: AccountId, campaign_id: ObjectId, caller: Reader, store: StoreDep,
                   status: ContactStatus | None = None,
-                  after: Annotated[int | None, Query(ge=0)] = None,
+                  after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     _campaign(store, account_id, campaign_id)
     query = select(contacts).where(contacts.c.campaign_id == campaign_id)
@@ -244,7 +268,7 @@ def _contact_json(row: Any) -> dict[str, Any]:
 
 
 @router.get("/campaigns/{campaign_id}/contacts/{contact_id}")
-def get_contact(account_id: int, campaign_id: int, contact_id: int, caller: Reader,
+def get_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: ObjectId, caller: Reader,
                 store: StoreDep) -> dict[str, Any]:
     _campaign(store, account_id, campaign_id)
     with reading(store.engine) as conn:
@@ -270,9 +294,9 @@ def campaign_account(store: Store, campaign_id: int) -> int:
     return store.campaigns.get(campaign_id).account_id
 
 
-@router.post("/campaigns/{campaign_id}/contacts/{contact_id}/reset")
-def reset_contact(account_id: int, campaign_id: int, contact_id: int, caller: Manager,
-                  store: StoreDep, request: Request) -> dict[str, Any]:
+@router.post("/campaigns/{campaign_id}/contacts/{contact_id}/reset", responses=responses(403, 409))
+def reset_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: ObjectId,
+                  caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
     """Reset a contact stuck in flight: its attempt ends as `unknown`, the retry policy
     decides what follows (as the sweeper does once the lease runs out)."""
     campaign = _campaign(store, account_id, campaign_id)
@@ -294,7 +318,7 @@ def reset_contact(account_id: int, campaign_id: int, contact_id: int, caller: Ma
 
 
 @router.get("/recordings/{attempt_id}", response_class=FileResponse)
-def get_recording(account_id: int, attempt_id: int, caller: Reader,
+def get_recording(account_id: AccountId, attempt_id: ObjectId, caller: Reader,
                   store: StoreDep) -> FileResponse:
     with reading(store.engine) as conn:
         row = conn.execute(select(call_attempts.c.recording, call_attempts.c.campaign_id).where(
@@ -308,7 +332,7 @@ def get_recording(account_id: int, attempt_id: int, caller: Reader,
 
 
 @router.get("/campaigns/{campaign_id}/stats")
-def campaign_stats(account_id: int, campaign_id: int, caller: Reader,
+def campaign_stats(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
                    store: StoreDep) -> dict[str, Any]:
     campaign = _campaign(store, account_id, campaign_id)
     counts = store.contacts.counts(campaign_id)
@@ -355,7 +379,7 @@ def _free_agents(conn: Any, account_id: int, campaign: Campaign) -> int | None:
 
 
 @router.get("/campaigns/{campaign_id}/failed.csv", response_class=StreamingResponse)
-def failed_csv(account_id: int, campaign_id: int, caller: Reader,
+def failed_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
                store: StoreDep) -> StreamingResponse:
     """The failed contacts, as a list to upload into a new campaign."""
     _campaign(store, account_id, campaign_id)
@@ -378,7 +402,7 @@ def failed_csv(account_id: int, campaign_id: int, caller: Reader,
 
 
 @router.get("/campaigns/{campaign_id}/calls.csv", response_class=StreamingResponse)
-def calls_csv(account_id: int, campaign_id: int, caller: Reader,
+def calls_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
               store: StoreDep) -> StreamingResponse:
     _campaign(store, account_id, campaign_id)
     out = io.StringIO()
@@ -393,7 +417,7 @@ def calls_csv(account_id: int, campaign_id: int, caller: Reader,
 
 
 @router.get("/dnc")
-def search_dnc(account_id: int, caller: Reader, store: StoreDep,
+def search_dnc(account_id: AccountId, caller: Reader, store: StoreDep,
                q: Annotated[str, Query(min_length=1, max_length=40)] = "+",
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     region = store.accounts.get(account_id).region
@@ -403,16 +427,17 @@ def search_dnc(account_id: int, caller: Reader, store: StoreDep,
                        "source": r.source} for r in rows], "next": None}
 
 
-@router.post("/dnc", status_code=201)
-def add_dnc(account_id: int, body: Numbers, caller: Manager, store: StoreDep) -> dict[str, Any]:
+@router.post("/dnc", status_code=201, responses=responses(403))
+def add_dnc(account_id: AccountId, body: Numbers, caller: Manager,
+            store: StoreDep) -> dict[str, Any]:
     region = store.accounts.get(account_id).region
     numbers = [normalize_or_raise(n, region, f"numbers[{i}]") for i, n in enumerate(body.numbers)]
     added = store.dnc.add(account_id, numbers, time.time(), added_by=caller.email, source="api")
     return {"added": added, "already_listed": len(set(numbers)) - added, "numbers": numbers}
 
 
-@router.post("/dnc/import")
-async def import_dnc_file(account_id: int, caller: Manager, store: StoreDep,
+@router.post("/dnc/import", responses=responses(403, 413), openapi_extra=DNC_BODY)
+async def import_dnc_file(account_id: AccountId, caller: Manager, store: StoreDep,
                           request: Request) -> dict[str, Any]:
     kind, payload = await _upload(request)
     if kind != "csv":
@@ -423,23 +448,23 @@ async def import_dnc_file(account_id: int, caller: Manager, store: StoreDep,
     return report.to_dict()
 
 
-@router.delete("/dnc/{number}", status_code=204)
-def remove_dnc(account_id: int, number: str, caller: Manager, store: StoreDep) -> None:
+@router.delete("/dnc/{number}", status_code=204, responses=responses(403))
+def remove_dnc(account_id: AccountId, number: str, caller: Manager, store: StoreDep) -> None:
     region = store.accounts.get(account_id).region
     if not store.dnc.remove(account_id, [normalize_or_raise(number, region, "number")]):
         raise NotFound(f"{number} is not on the do-not-call list")
 
 
 @router.get("/dnc.csv", response_class=StreamingResponse)
-def export_dnc(account_id: int, caller: Reader, store: StoreDep) -> StreamingResponse:
+def export_dnc(account_id: AccountId, caller: Reader, store: StoreDep) -> StreamingResponse:
     out = io.StringIO()
     write_dnc_csv(store.dnc.all(account_id), out)
     return StreamingResponse(iter([out.getvalue()]), media_type="text/csv")
 
 
 # Last: its path would otherwise catch /campaigns/{id}/contacts and the like.
-@router.post("/campaigns/{campaign_id}/{action}")
-def act_on_campaign(account_id: int, campaign_id: int,
+@router.post("/campaigns/{campaign_id}/{action}", responses=responses(403, 409))
+def act_on_campaign(account_id: AccountId, campaign_id: ObjectId,
                     action: Literal["schedule", "start", "pause", "resume", "cancel"],
                     caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
     _campaign(store, account_id, campaign_id)
