@@ -174,20 +174,31 @@ def serve(
     raise typer.Exit(code)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, with the signals left to us: its own handler re-raises SIGTERM once it has
+    shut down, which would kill the process before the scheduler drains."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        self.should_exit = True
+
+
 async def _serve(settings: Settings, host: str, port: int, drain_seconds: float) -> int:
     loop = asyncio.get_running_loop()
     failure: list[BaseException] = []
     application = build(settings, RealClock(loop), on_failure=failure.append)
 
     def changed() -> None:  # called from the API's worker threads
-        def poke() -> None:
-            application.engine.invalidate()
-            application.runner.poke()
-        loop.call_soon_threadsafe(poke)
+        loop.call_soon_threadsafe(application.runner.refresh)
 
     api = create_app(application.store, on_change=changed)
-    server = uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
-                                           lifespan="off"))
+    server = _Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
+                                    lifespan="off"))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.stop)
     application.runner.start()
     delivering = asyncio.Event()
     webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop),

@@ -74,6 +74,19 @@ _STATUS: list[tuple[type[OutboundError], int, str]] = [
 ]
 
 
+def _allowed_keys(request: Request, path: list[str]) -> list[str]:
+    """The fields of the request body's model at `path`, to say what an unknown key could be."""
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    model = getattr(getattr(body, "field_info", None), "annotation", None)
+    for name in path:
+        field = getattr(model, "model_fields", {}).get(name)
+        model = getattr(field, "annotation", None)
+        model = next((a for a in getattr(model, "__args__", ()) if hasattr(a, "model_fields")),
+                     model)
+    return list(getattr(model, "model_fields", {}))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(OutboundError)
     async def outbound_error(_: Request, exc: OutboundError) -> JSONResponse:
@@ -86,11 +99,15 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("error", str(exc)), 400)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
-        return JSONResponse(error_body("invalid", str(first.get("msg")), field), 422)
+        message = str(first.get("msg"))
+        if first.get("type") == "extra_forbidden":
+            allowed = _allowed_keys(request, loc[:-1])
+            message = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+        return JSONResponse(error_body("invalid", message, field), 422)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:

@@ -260,8 +260,11 @@ class Engine:
         self.store.campaigns.release(self.worker_id, list(self.runs))
         self.runs.clear()
 
-    def invalidate(self) -> None:
-        """Re-read every campaign on the next step (after a change made elsewhere)."""
+    def invalidate(self, *, acquire: bool = False) -> None:
+        """Re-read every campaign on the next step (after a change made elsewhere); with
+        `acquire`, also look for campaigns to take at the next housekeeping."""
+        if acquire:
+            self._last_acquire = float("-inf")
         for run in self.runs.values():
             run.stale = True
             run.idle_until = float("-inf")

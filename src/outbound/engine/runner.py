@@ -44,6 +44,14 @@ class Runner:
         self._guard(lambda: self.engine.apply(event))
         self.poke()
 
+    def refresh(self) -> None:
+        """Something changed elsewhere (a start, new contacts): re-read and look for newly
+        running campaigns now rather than at the next housekeeping tick."""
+        self.engine.invalidate(acquire=True)
+        if self._housekeeping_timer is not None:
+            self._housekeeping_timer.cancel()
+        self._housekeep()
+
     def poke(self) -> None:
         """Step as soon as possible."""
         self._schedule(self.clock.now())
