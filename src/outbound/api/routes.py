@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -335,6 +337,38 @@ def get_recording(account_id: AccountId, attempt_id: ObjectId, caller: Reader,
 def campaign_stats(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
                    store: StoreDep) -> dict[str, Any]:
     campaign = _campaign(store, account_id, campaign_id)
+    return _stats_cache.get(campaign_id, lambda: _compute_stats(store, account_id, campaign))
+
+
+class _StatsCache:
+    """Each campaign's stats, computed at most once per second however many dashboards ask:
+    the numbers refresh every few seconds on screen, and counting a large campaign's contacts
+    for every request would crowd out the dialer in the same process."""
+
+    TTL = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[int, threading.Lock] = {}
+        self._values: dict[int, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, campaign_id: int, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            lock = self._locks.setdefault(campaign_id, threading.Lock())
+        with lock:  # one computation at a time per campaign; the others wait and share it
+            cached = self._values.get(campaign_id)
+            if cached is not None and time.monotonic() - cached[0] < self.TTL:
+                return cached[1]
+            value = compute()
+            self._values[campaign_id] = (time.monotonic(), value)
+            return value
+
+
+_stats_cache = _StatsCache()
+
+
+def _compute_stats(store: Store, account_id: int, campaign: Campaign) -> dict[str, Any]:
+    campaign_id = campaign.id
     counts = store.contacts.counts(campaign_id)
     now = time.time()
     with reading(store.engine) as conn:
