@@ -286,8 +286,8 @@ def get_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: Object
         "started_at": iso(a.started_at), "answered_at": iso(a.answered_at) or None,
         "ended_at": iso(a.ended_at) or None, "outcome": a.outcome, "sip_code": a.sip_code,
         "digit": a.digit,
-        "recording": (f"/api/v1/accounts/{campaign_account(store, campaign_id)}/recordings/"
-                      f"{a.id}" if a.recording else None),
+        "recording": (f"/api/v1/accounts/{account_id}/recordings/{a.id}"
+                      if a.recording else None),
     } for a in attempts]
     return data
 
