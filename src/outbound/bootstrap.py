@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from outbound.clock import Clock
 from outbound.config import Settings
-from outbound.domain.errors import InvalidInput
 from outbound.engine.core import Engine, Tuning
 from outbound.engine.runner import Runner
 from outbound.store import Store
 from outbound.telephony.port import EventSink, Provider
-from outbound.telephony.sim import NetworkProfile, SimulatedNetwork
-
-
-def sim_profile(provider: dict[str, Any]) -> NetworkProfile:
-    """The simulated network an account's provider settings describe."""
-    profile = NetworkProfile.parse(provider.get("network", {}))
-    handle = {name: (float(lo), float(hi))
-              for name, (lo, hi) in provider.get("handle_seconds", {}).items()}
-    return replace(profile, handle_seconds=handle)
+from outbound.telephony.registry import ProviderContext, build_provider
+from outbound.telephony.sim import SimulatedNetwork
 
 
 class AccountProviders:
@@ -41,18 +33,26 @@ class AccountProviders:
         provider = self.built.get(account_id)
         if provider is None:
             config = self.store.accounts.get(account_id).provider
-            if config.get("kind", "sim") != "sim":
-                raise InvalidInput("provider.kind", f"unsupported provider {config['kind']!r}")
-            provider = SimulatedNetwork(self.clock, sim_profile(config), self.sink,
-                                        seed=self.seed + account_id,
-                                        recordings_dir=self.recordings_dir)
+            context = ProviderContext(account_id, self.clock, self.sink, self.recordings_dir,
+                                      self.seed)
+            provider = build_provider(context, config)
             self.built[account_id] = provider
         return provider
 
+    def forget(self, account_id: int) -> None:
+        """Build the account's provider afresh on next use (its settings changed); the old
+        one still reports the calls it placed."""
+        self.built.pop(account_id, None)
+
     def drop_all(self) -> None:
+        """Forget every provider; calls still in the simulator are dropped unreported."""
         for provider in self.built.values():
             if isinstance(provider, SimulatedNetwork):
                 provider.drop_all()
+            else:
+                close = getattr(provider, "close", None)
+                if close is not None:
+                    close()
         self.built.clear()
 
 

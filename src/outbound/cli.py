@@ -194,7 +194,10 @@ async def _serve(settings: Settings, host: str, port: int, drain_seconds: float)
     def changed() -> None:  # called from the API's worker threads
         loop.call_soon_threadsafe(application.runner.refresh)
 
-    api = create_app(application.store, on_change=changed)
+    def provider_changed(account_id: int) -> None:  # likewise
+        loop.call_soon_threadsafe(application.providers.forget, account_id)
+
+    api = create_app(application.store, on_change=changed, on_provider_change=provider_changed)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
                                     lifespan="off"))
     for sig in (signal.SIGTERM, signal.SIGINT):

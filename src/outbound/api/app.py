@@ -62,9 +62,11 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(store: Store, on_change: Callable[[], None] | None = None) -> FastAPI:
+def create_app(store: Store, on_change: Callable[[], None] | None = None,
+               on_provider_change: Callable[[int], None] | None = None) -> FastAPI:
     """The API over `store`; `on_change` is called after a change the engine should see at
-    once (a start, a pause, new contacts)."""
+    once (a start, a pause, new contacts), `on_provider_change` with the account whose
+    telephony settings changed."""
     app = FastAPI(
         title="Outbound Partner API", version=__version__,
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
@@ -75,6 +77,7 @@ def create_app(store: Store, on_change: Callable[[], None] | None = None) -> Fas
     app.add_middleware(BodyLimit, limit=MAX_UPLOAD_BYTES)
     app.state.store = store
     app.state.on_change = on_change
+    app.state.on_provider_change = on_provider_change
     errors.install(app)
     app.include_router(people.router)
     app.include_router(router)

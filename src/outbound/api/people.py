@@ -5,29 +5,26 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from sqlalchemy import select, update
 
 from outbound.api.auth import AccountId, Manager, ObjectId, Reader, StoreDep
 from outbound.api.errors import responses
-from outbound.bootstrap import sim_profile
 from outbound.domain.errors import InvalidInput, NotFound
 from outbound.domain.phone import normalize_or_raise
 from outbound.store import Store
 from outbound.store.db import reading
 from outbound.store.schema import agents, departments, voice_menus
+from outbound.telephony.settings import ProviderSettings, merge_secrets, public
+from outbound.telephony.sim import profile_from_settings
 
 router = APIRouter(prefix="/api/v1/accounts/{account_id}", responses=responses(401, 404, 422))
 
 
-class Provider(BaseModel):
-    """The account's telephone network. `sim` takes the scenario file's [network] keys."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["sim"]
-    network: dict[str, Any] = Field(default_factory=dict)
-    handle_seconds: dict[str, list[float]] = Field(default_factory=dict)
+class ProviderBody(RootModel[ProviderSettings]):
+    """The account's telephone network, told apart by `kind`: `sim` takes the scenario
+    file's [network] keys; `sip` a trunk; `twilio` an account of Twilio's."""
 
 
 class NumbersBody(BaseModel):
@@ -66,23 +63,28 @@ class MenuBody(BaseModel):
 
 @router.get("/provider")
 def get_provider(account_id: AccountId, caller: Reader, store: StoreDep) -> dict[str, Any]:
-    provider = dict(store.accounts.get(account_id).provider)
-    return {k: v for k, v in provider.items() if k in ("kind", "network", "handle_seconds")}
+    """The account's telephony settings; secrets are never returned, only whether they are
+    set (`password_set`, `auth_token_set`)."""
+    return public(store.accounts.get(account_id).provider)
 
 
 @router.put("/provider", responses=responses(403))
-def put_provider(account_id: AccountId, body: Provider, caller: Manager,
-                 store: StoreDep) -> dict[str, Any]:
-    data = body.model_dump()
-    try:
-        sim_profile(data)
-    except InvalidInput as exc:
-        raise exc.under("network") from None
-    except (TypeError, ValueError):
-        raise InvalidInput("handle_seconds", "must map department names to [low, high]"
-                           ) from None
+def put_provider(account_id: AccountId, body: ProviderBody, caller: Manager,
+                 store: StoreDep, request: Request) -> dict[str, Any]:
+    """Replace the account's telephony settings. A secret left out keeps its stored value
+    while the kind stays the same."""
+    stored = store.accounts.get(account_id).provider
+    data = merge_secrets(body.root.model_dump(by_alias=True), stored)
+    if data["kind"] == "sim":
+        try:
+            profile_from_settings(data)
+        except InvalidInput as exc:
+            raise (exc if exc.field == "handle_seconds" else exc.under("network")) from None
     store.accounts.set_provider(account_id, data)
-    return data
+    notify = getattr(request.app.state, "on_provider_change", None)
+    if notify is not None:
+        notify(account_id)
+    return public(data)
 
 
 @router.get("/phone-numbers")

@@ -72,6 +72,7 @@ class CampaignBody(BaseModel):
     numbers: list[str] | None = None
     transfer: dict[str, str] | None = None
     recording: bool | None = None
+    ring_timeout: float | None = None
     start: str | None = None
     business_hours: Hours | None = None
 

@@ -18,6 +18,7 @@ CONCURRENCY_MIN, CONCURRENCY_MAX = 1, 50  # calls in flight
 ATTEMPTS_MIN, ATTEMPTS_MAX = 1, 5  # calls per contact
 POOL_MIN, POOL_MAX = 1, 50  # caller-ID numbers
 BACKOFF_MULTIPLIER_MAX = 10.0
+RING_TIMEOUT_MIN, RING_TIMEOUT_MAX = 15.0, 120.0  # seconds; below 15 s is a dropped call
 ABANDON_WINDOW_SECONDS = 2.0  # an answered customer waits at most this long for an agent
 
 
@@ -90,13 +91,14 @@ class CampaignSettings:
     numbers: tuple[str, ...] = ()  # caller-ID pool in E.164, 1–50 to start
     transfer: Transfer | None = None  # where answered calls go; needed to start
     recording: bool = True
+    ring_timeout: float = 30.0  # seconds a customer's phone may ring before we hang up
     start: float | None = None  # when a scheduled campaign starts by itself
     business_hours: BusinessHours | None = None  # None: the account's default
 
     KEYS = (
         "name", "dial_mode", "pacing", "concurrency", "attempts", "backoff_seconds",
-        "backoff_multiplier", "rotation", "numbers", "transfer", "recording", "start",
-        "business_hours",
+        "backoff_multiplier", "rotation", "numbers", "transfer", "recording", "ring_timeout",
+        "start", "business_hours",
     )
 
     @classmethod
@@ -160,6 +162,11 @@ class CampaignSettings:
                 raise InvalidInput("recording",
                                    f"must be true or false (got {data['recording']!r})")
             changes["recording"] = data["recording"]
+        if "ring_timeout" in data:
+            changes["ring_timeout"] = _number(
+                data["ring_timeout"], "ring_timeout", RING_TIMEOUT_MIN, RING_TIMEOUT_MAX,
+                " seconds", integer=False,
+            )
         if "start" in data:
             changes["start"] = data["start"]
         if "business_hours" in data:
@@ -188,6 +195,7 @@ class CampaignSettings:
             "numbers": list(self.numbers),
             "transfer": self.transfer.to_dict() if self.transfer else None,
             "recording": self.recording,
+            "ring_timeout": self.ring_timeout,
             "start": self.start,
             "business_hours": self.business_hours.to_dict() if self.business_hours else None,
         }

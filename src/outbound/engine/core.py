@@ -103,6 +103,7 @@ class LiveCall:
     caller_id: str
     preferred_agent: str | None
     record: bool
+    ring_timeout: float
     state: CallState
     watchdog: float  # stop renewing the lease after this: the call is presumed stuck
     call_id: str | None = None
@@ -406,7 +407,7 @@ class Engine:
         ref = AttemptRef(attempt_id, run.campaign.id, claimed.contact_id, claimed.attempt,
                          agent.agent_id if agent else None, False)
         live = LiveCall(ref, run.campaign.account_id, claimed.phone, caller_id, claimed.agent,
-                        run.settings.recording,
+                        run.settings.recording, run.settings.ring_timeout,
                         CallState.AGENT_LEG if agent else CallState.DIALING,
                         now + self.tuning.ring_watchdog, agent=agent)
         self.calls[attempt_id] = live
@@ -415,11 +416,13 @@ class Engine:
                 assert run.target is not None
                 address = agent.sip_uri or agent.phone or agent.name
                 live.agent_call_id = self._provider(live.account_id).originate(OriginateRequest(
-                    attempt_id, Leg.AGENT, address, caller_id, record=False))
+                    attempt_id, Leg.AGENT, address, caller_id, record=False,
+                    ring_timeout=run.settings.ring_timeout))
                 self.store.dialing.set_agent_call(attempt_id, live.agent_call_id)
             else:
                 live.call_id = self._provider(live.account_id).originate(OriginateRequest(
-                    attempt_id, Leg.CUSTOMER, claimed.phone, caller_id, live.record))
+                    attempt_id, Leg.CUSTOMER, claimed.phone, caller_id, live.record,
+                    live.ring_timeout))
         except ProviderError as exc:
             log.warning("originate failed for attempt %s: %s", attempt_id, exc)
             self._finish(live, Outcome.PROVIDER_ERROR, now)
@@ -481,7 +484,8 @@ class Engine:
             live.state = CallState.DIALING
             try:
                 live.call_id = self._provider(live.account_id).originate(OriginateRequest(
-                    ref.attempt_id, Leg.CUSTOMER, live.phone, live.caller_id, live.record))
+                    ref.attempt_id, Leg.CUSTOMER, live.phone, live.caller_id, live.record,
+                    live.ring_timeout))
             except ProviderError as exc:
                 log.warning("originate failed for attempt %s: %s", ref.attempt_id, exc)
                 self._finish(live, Outcome.PROVIDER_ERROR, event.at)

@@ -50,6 +50,7 @@ class OriginateRequest:
     to: str  # E.164 for a customer; the agent's address for an agent leg
     caller_id: str  # E.164 from the rotation
     record: bool
+    ring_timeout: float = 30.0  # seconds before giving up on an unanswered call (CANCEL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ import math
 import random
 import struct
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outbound.clock import Clock, TimerHandle
 from outbound.domain.contacts import Outcome
@@ -31,6 +31,9 @@ from outbound.telephony.port import (
     MenuPrompt,
     OriginateRequest,
 )
+
+if TYPE_CHECKING:
+    from outbound.telephony.registry import ProviderContext
 
 FATES = ("answer", "busy", "no_answer", "invalid", "rejected", "provider_error")
 _SIP = {"busy": 486, "no_answer": 480, "invalid": 404, "rejected": 603, "provider_error": 503}
@@ -174,6 +177,9 @@ class SimulatedNetwork:
             return call_id
         self._at(call, now + setup, lambda: self._emit(call, EventKind.RINGING))
         ring = min(1.0, ring_lo) if request.leg is Leg.AGENT else rng.uniform(ring_lo, ring_hi)
+        if setup + ring > request.ring_timeout:  # we give up first, as a real adapter CANCELs
+            ring, fate = request.ring_timeout - setup, "no_answer"
+            call.fate = fate
         if fate == "answer":
             self._at(call, now + setup + ring, lambda: self._answer(call))
         else:
@@ -330,3 +336,21 @@ def write_recording(directory: Path, attempt_id: int) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return path
+
+
+def profile_from_settings(config: dict[str, Any]) -> NetworkProfile:
+    """The network an account's `{"kind": "sim", …}` provider settings describe."""
+    profile = NetworkProfile.parse(config.get("network", {}))
+    try:
+        handle = {name: (float(lo), float(hi))
+                  for name, (lo, hi) in config.get("handle_seconds", {}).items()}
+    except (TypeError, ValueError):
+        raise InvalidInput("handle_seconds",
+                           "must map department names to [low, high] seconds") from None
+    return replace(profile, handle_seconds=handle)
+
+
+def build(context: ProviderContext, config: dict[str, Any]) -> SimulatedNetwork:
+    return SimulatedNetwork(context.clock, profile_from_settings(config), context.sink,
+                            seed=context.seed + context.account_id,
+                            recordings_dir=context.recordings_dir)
