@@ -25,6 +25,10 @@ class EventKind(StrEnum):
     ANSWERED = "answered"  # the far end picked up
     DIGIT = "digit"  # a DTMF digit was pressed during a voice menu
     COMPLETED = "completed"  # the call ended; carries its outcome
+    # The network would not place the call for load (Twilio 429/20429, a 5xx on create, a SIP
+    # 503 before any ringing): nothing was dialed. The engine slows the campaign and the
+    # account, and queues the contact again after `retry_after` without charging an attempt.
+    REFUSED = "refused"
 
 
 class HangupReason(StrEnum):
@@ -75,12 +79,17 @@ class CallEvent:
     duration: float | None = None  # completed only: seconds talked after the answer
     recording: str | None = None  # completed only: path or URL of the recording
     digit: str | None = None  # digit only
+    retry_after: float | None = None  # refused only: seconds the network asked us to wait
 
 
 EventSink = Callable[[CallEvent], None]
 
 
 class Provider(Protocol):
+    # The carrier's limit on call starts per second for the whole account (all its campaigns
+    # together), or None when it has none.
+    calls_per_second: float | None
+
     def originate(self, request: OriginateRequest) -> str:
         """Place a call; returns the provider's call id at once."""
         ...

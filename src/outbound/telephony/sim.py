@@ -156,6 +156,7 @@ class SimulatedNetwork:
         self.seed = seed
         self.recordings_dir = recordings_dir
         self._calls: dict[str, _Call] = {}
+        self.calls_per_second: float | None = None
 
     # -- the port ---------------------------------------------------------------------------
 
