@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
+    if conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        return  # a Pinned transaction began it on the driver
     if conn.get_execution_options().get("outbound_read"):
         conn.exec_driver_sql("BEGIN")
     else:
@@ -76,6 +79,7 @@ class Pinned:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._local = threading.local()
+        self._sqlite = engine.dialect.name == "sqlite"
 
     def _connection(self, kind: str) -> Connection:
         conn: Connection | None = getattr(self._local, kind, None)
@@ -90,12 +94,40 @@ class Pinned:
     def _transaction(self, kind: str) -> Iterator[Connection]:
         conn = self._connection(kind)
         try:
-            with conn.begin():
-                yield conn
+            if self._sqlite:
+                with self._on_driver(conn, kind):
+                    yield conn
+            else:
+                with conn.begin():
+                    yield conn
         except DBAPIError:
             conn.invalidate()
             conn.close()
             setattr(self._local, kind, None)
+            raise
+
+    @staticmethod
+    @contextmanager
+    def _on_driver(conn: Connection, kind: str) -> Iterator[None]:
+        """BEGIN and COMMIT straight on the SQLite driver: SQLAlchemy's begin, events and
+        commit cost more than the engine's small transactions. A statement run through
+        SQLAlchemy inside still works: its autobegin sees the driver's transaction and only
+        marks itself begun, and its commit or rollback ends the driver's transaction."""
+        raw: Any = conn.connection.driver_connection
+        try:
+            raw.execute("BEGIN" if kind == "read" else "BEGIN IMMEDIATE")
+            yield
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                raw.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction():
+                conn.rollback()
+            elif raw.in_transaction:
+                raw.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):  # as SQLAlchemy would have raised it
+                raise DBAPIError(None, None, exc) from exc
             raise
 
     def write(self) -> contextlib.AbstractContextManager[Connection]:

@@ -208,7 +208,8 @@ _EXPIRED = select(contacts.c.id, contacts.c.campaign_id, contacts.c.attempts).wh
 ).limit(bindparam("p_limit"))
 _NEXT_RETRY = select(func.min(contacts.c.due_at)).where(
     contacts.c.campaign_id == bindparam("p_campaign_id"),
-    contacts.c.status == C.RETRY_QUEUED.value)
+    contacts.c.status == C.RETRY_QUEUED.value,
+    contacts.c.due_at.is_not(None))  # lets SQLite use the partial index ix_contacts_due
 _IN_FLIGHT_COUNT = select(func.count()).select_from(contacts).where(
     contacts.c.campaign_id == bindparam("p_campaign_id"),
     or_(*(contacts.c.status == s for s in _IN_FLIGHT)))
