@@ -15,11 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-
 from outbound.domain.errors import InvalidInput
 from outbound.domain.hours import BusinessHours
-from outbound.domain.phone import normalize_or_raise
+from outbound.domain.phone import Normalized, normalize, normalize_or_raise
 from outbound.domain.settings import CampaignSettings
 from outbound.ingest.contacts import (
     ImportReport,
@@ -281,7 +279,7 @@ def generate_numbers(count: int, seed: int, exclude: set[str] | None = None) -> 
     while len(out) < count:
         area = _AREA_CODES[rng.randrange(len(_AREA_CODES))]
         number = f"+1{area}{rng.randrange(200, 1000):03d}{rng.randrange(10000):04d}"
-        if number in seen or not phonenumbers.is_valid_number(phonenumbers.parse(number)):
+        if number in seen or not isinstance(normalize(number, None), Normalized):
             continue
         seen.add(number)
         out.append(number)

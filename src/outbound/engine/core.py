@@ -136,6 +136,10 @@ class CampaignRun:
     idle_until: float = float("-inf")  # nothing claimable before this (or a new event)
     retry_due: float = float("-inf")  # the earliest retry may be due from then on
     stale: bool = False
+    # Nothing to do for this campaign before this, unless one of its calls ends or an agent
+    # frees up (`needs_agent`): a step looks only at the campaigns that are due.
+    wake_at: float = float("-inf")
+    needs_agent: bool = False
     throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
     congested_at: float = float("-inf")
 
@@ -178,6 +182,8 @@ class Engine:
         self.providers: Providers | None = None
         self.runs: dict[int, CampaignRun] = {}
         self.calls: dict[int, LiveCall] = {}
+        # Answered calls waiting for an agent, in answer order (a subset of `calls`).
+        self.waiting: dict[int, LiveCall] = {}
         self.counters = Counters()
         self._settings_cache: dict[int, tuple[int, CampaignSettings, int]] = {}
         self._last_heartbeat = float("-inf")
@@ -185,6 +191,7 @@ class Engine:
         self._last_acquire = float("-inf")
         self._agents_changed = False
         self._gates: dict[int, Pacer] = {}  # per account: its carrier's calls-per-second cap
+        self._agents_freed = False
         self._turn = 0
 
     def attach(self, providers: Providers) -> None:
@@ -272,8 +279,10 @@ class Engine:
                 for attempt_id, live in list(self.calls.items()):
                     if live.ref.contact_id == orphan.contact_id:
                         del self.calls[attempt_id]
+                self._agents_freed = True
                 run = self.runs.get(orphan.campaign_id)
                 if run is not None:
+                    run.wake_at = float("-inf")
                     run.in_flight = max(0, run.in_flight - 1)
                     run.idle_until = min(run.idle_until, after.due_at or now)
                     if after.due_at is not None:
@@ -293,6 +302,7 @@ class Engine:
             self._last_acquire = float("-inf")
         for run in self.runs.values():
             run.stale = True
+            run.wake_at = float("-inf")
             run.idle_until = float("-inf")
             run.retry_due = float("-inf")
 
@@ -308,10 +318,20 @@ class Engine:
         if len(runs) > 1:  # who dials first takes the account's carrier slots: take turns
             self._turn = (self._turn + 1) % len(runs)
             runs = runs[self._turn:] + runs[:self._turn]
+        agents_freed, self._agents_freed = self._agents_freed, False
+        refresh = self.tuning.refresh
         for run in runs:
+            # Look again by the refresh interval at the latest, for changes made elsewhere.
+            if (min(run.wake_at, run.refreshed_at + refresh) > now
+                    and not (agents_freed and run.needs_agent)):
+                if run.wake_at != float("inf"):
+                    wakes.append(run.wake_at)
+                continue
+            run.needs_agent = False
             wake = self._dial(run, now)
             if wake is not None:
                 wakes.append(wake)
+            run.wake_at = wake if wake is not None else float("inf")
         return min(wakes) if wakes else None
 
     def _refresh(self, run: CampaignRun, now: float) -> bool:
@@ -373,6 +393,7 @@ class Engine:
             if outcome == "dialed":
                 continue
             if outcome == "no_agent":
+                run.needs_agent = True
                 return None  # an agent's release wakes us
             return self._nothing_due(run, now)
 
@@ -541,8 +562,10 @@ class Engine:
         if not done:
             return
         self._agents_changed = True
+        self._agents_freed = True
         run = self.runs.get(ref.campaign_id)
         if run is not None:
+            run.wake_at = float("-inf")
             run.in_flight = max(0, run.in_flight - 1)
             run.retry_due = min(run.retry_due, due)
 
@@ -583,6 +606,7 @@ class Engine:
             return
         live.state = CallState.WAITING
         live.wait_until = now + self.tuning.abandon_window
+        self.waiting[live.ref.attempt_id] = live
         self._try_assign(live, target, now)
 
     def _try_assign(self, live: LiveCall, target: Target, now: float) -> bool:
@@ -609,8 +633,11 @@ class Engine:
 
     def _serve_waiting(self, now: float) -> float | None:
         """Give free agents to answered calls in answer order; abandon those out of time."""
-        waiting = sorted((c for c in self.calls.values() if c.state is CallState.WAITING),
-                         key=lambda c: c.wait_until or 0.0)
+        calls = self.calls
+        waiting = [c for c in self.waiting.values()
+                   if c.state is CallState.WAITING and calls.get(c.ref.attempt_id) is c]
+        if len(waiting) != len(self.waiting):
+            self.waiting = {c.ref.attempt_id: c for c in waiting}
         if not waiting:
             return None
         recheck = self._agents_changed
@@ -647,11 +674,14 @@ class Engine:
                 self._hangup(live.account_id, live.agent_call_id)
             if live.agent is not None:
                 self._agents_changed = True
+                self._agents_freed = True
         if not done:
             return
         self._agents_changed = True
+        self._agents_freed = True
         run = self.runs.get(ref.campaign_id)
         if run is not None:
+            run.wake_at = float("-inf")
             run.in_flight = max(0, run.in_flight - 1)
             run.idle_until = min(run.idle_until, after.due_at if after.due_at else now)
             if after.due_at is not None:
