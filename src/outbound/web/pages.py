@@ -77,11 +77,12 @@ def _zone(request: Request, account_id: int) -> str:
 
 
 @router.get("/outbound-campaigns")
-def campaign_list(request: Request, account_id: WebAccountId, me: Viewer) -> Response:
+def campaign_list(request: Request, account_id: WebAccountId, me: Viewer,
+                  notice: str = "") -> Response:
     zone = _zone(request, account_id)
     rows = [_row(request, c, zone) for c in reversed(store_of(request).campaigns.list(account_id))]
     return page(request, "campaigns.html", rows=rows, title="Outbound campaigns",
-                live_statuses=[s.value for s in LIVE])
+                notice=NOTICES.get(notice))
 
 
 @router.get("/outbound-campaigns/live.json")

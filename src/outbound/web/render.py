@@ -106,10 +106,18 @@ def event_text(kind: str, detail: dict[str, Any] | None) -> str:
         "start_refused": f"Could not start: {detail.get('why', '')}",
     }
     if kind == "settings_changed":
-        changes = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in detail.items()
+        changes = ", ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in detail.items()
                             if not isinstance(v, dict | list))
         return "Settings changed" + (f": {changes}" if changes else "")
     return words.get(kind, kind.replace("_", " ").capitalize())
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
 
 
 def call_text(call: dict[str, Any]) -> str:
