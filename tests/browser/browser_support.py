@@ -178,10 +178,11 @@ def screenshots_dir(default: Path) -> Path:
     return directory
 
 
-def shoot(page: Page, directory: Path, name: str) -> Path:
-    """A full-page screenshot `name`.png; asserts it was written and is a real PNG."""
+def shoot(page: Page, directory: Path, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot `name`.png of the page (or of what the screen shows); asserts it was
+    written and is a real PNG."""
     path = directory / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.screenshot(path=str(path), full_page=full_page, animations="disabled")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return path
 

@@ -16,8 +16,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "e2e"))  # e2e_support
 
-import httpx  # noqa: E402
-from browser_support import (  # noqa: E402
+import httpx
+from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     LAPTOP,
@@ -29,8 +29,8 @@ from browser_support import (  # noqa: E402
     screenshots_dir,
     set_up,
 )
-from e2e_support import Outbound  # noqa: E402
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # noqa: E402
+from e2e_support import Outbound
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 
 @pytest.fixture(scope="session")

@@ -181,7 +181,6 @@ def test_an_admin_sets_up_a_campaign_in_the_wizard_starts_it_and_controls_it_liv
     row = page.locator("tr", has=page.get_by_role("link", name="Spring callbacks"))
     expect(row.locator("[data-badge]")).to_have_text("Cancelled")
     expect(row).to_contain_text(f"/ {CONTACTS} finished")
-    shoot(page, shots, "campaigns")
 
 
 def _finished_campaign(dashboard: Dashboard, name: str) -> tuple[int, dict[str, Any]]:
