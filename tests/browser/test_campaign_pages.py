@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from browser_support import Dashboard, number_in, shoot
+from browser_support import Dashboard, log_in, number_in, shoot
 from e2e_support import wait_for
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 CONTACTS = 40
 DNC_CONTACT = "+14155553039"  # the last of the list, put on the DNC list before the upload
@@ -163,6 +163,19 @@ def test_an_admin_sets_up_a_campaign_in_the_wizard_starts_it_and_controls_it_liv
         f"() => Number(document.querySelector('[data-field=\"contacts.pending\"]')"
         f".textContent) < {waiting}", timeout=20_000)
 
+    # Pacing and concurrency change while it runs; the limits hold here too.
+    page.get_by_label("Pacing (calls per second)").fill("30")
+    page.get_by_role("button", name="Save pacing").click()
+    assert "from 1 to 20 calls per second" in field_error(page, "pacing")
+    page.get_by_label("Pacing (calls per second)").fill("3.5")
+    page.get_by_label("Concurrency (calls in flight)").fill("4")
+    page.get_by_role("button", name="Save pacing").click()
+    expect(page.get_by_role("status")).to_contain_text("Pacing and concurrency saved")
+    expect(page.locator('[data-field="pacing_configured"]')).to_have_text("3.5")
+    campaign_id = page.url.split("/")[-1].split("?")[0]
+    stored = api.get(dashboard.api_path(f"/campaigns/{campaign_id}")).json()
+    assert (stored["pacing"], stored["concurrency"], stored["status"]) == (3.5, 4, "running")
+
     # Cancel asks first; keeping it changes nothing.
     page.get_by_role("button", name="Cancel campaign").click()
     dialog = page.get_by_role("dialog")
@@ -269,3 +282,25 @@ def test_a_campaign_saved_in_the_wizard_as_scheduled_waits_for_its_start_time(
     expect(page.get_by_role("status")).to_contain_text("Saved as a draft")
     wait_for(lambda: dashboard.api().get(dashboard.api_path(f"/campaigns/{campaign_id}"))
              .json()["status"] == "draft", 5, "the campaign to be a draft again")
+
+
+def test_without_script_cancel_asks_on_a_page_of_its_own(
+    browser: Browser, dashboard: Dashboard,
+) -> None:
+    api = dashboard.api()
+    created = api.post(dashboard.api_path("/campaigns"), json={"name": "Not needed after all"})
+    assert created.status_code == 201, created.text
+    context = browser.new_context(base_url=dashboard.base_url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, "owner@acme.test")
+        page.goto(dashboard.acme_path(f"/outbound-campaigns/{created.json()['id']}"))
+        page.get_by_role("button", name="Cancel campaign").click()
+        expect(page.get_by_role("heading", name="Cancel “Not needed after all”?")
+               ).to_be_visible()
+        assert api.get(dashboard.api_path(f"/campaigns/{created.json()['id']}")
+                       ).json()["status"] == "draft"
+        page.get_by_role("button", name="Yes, cancel campaign").click()
+        expect(page.locator("h1 [data-badge]")).to_have_text("Cancelled")
+    finally:
+        context.close()
