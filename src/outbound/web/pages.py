@@ -58,7 +58,7 @@ def campaign_url(account_id: int, campaign_id: int) -> str:
 
 def _row(request: Request, campaign: Campaign, zone: str) -> dict[str, Any]:
     store = store_of(request)
-    total, finished, in_flight = service.progress(store, campaign.id)
+    total, finished, in_flight = service.cached_progress(store, campaign.id)
     status = campaign.status
     if status is CampaignStatus.SCHEDULED:
         start = f"Starts {local_time(campaign.settings.start, zone)}"

@@ -112,18 +112,21 @@ def _render(request: Request, account_id: int, step: int, campaign: Campaign | N
 def _missing(request: Request, account_id: int, campaign: Campaign) -> list[tuple[str, int]]:
     """What stops the campaign from starting, each with the step that fixes it."""
     store = store_of(request)
+    settings = campaign.settings
     missing = []
     if not service.progress(store, campaign.id)[0]:
         missing.append(("Contacts: upload a list", 2))
-    if not campaign.settings.numbers:
+    if not settings.numbers:
         missing.append(("A number pool for caller ID", 2))
-    try:
-        store.campaigns.check_can_start(account_id, campaign.settings)
-    except CannotStart as exc:
-        if campaign.settings.numbers:
-            missing.append((str(exc).split(": ", 1)[-1].capitalize(), 3))
-        elif campaign.settings.transfer is None:
-            missing.append(("A transfer target for answered calls", 3))
+    if settings.transfer is None:
+        missing.append(("A transfer target for answered calls", 3))
+    else:
+        try:
+            store.campaigns.check_can_start(account_id, settings)
+        except CannotStart as exc:  # the target is gone, or agent-first to a voice menu
+            if settings.numbers:
+                reason = str(exc).split("cannot start: ", 1)[-1]
+                missing.append((reason[:1].upper() + reason[1:], 3))
     return missing
 
 
