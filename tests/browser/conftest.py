@@ -1,5 +1,6 @@
-"""Fixtures of the browser tier: Debian's Chromium through Playwright, and one dashboard server
-for the whole tier (every test makes its own campaigns and numbers, so they do not meet).
+"""Fixtures of the browser tier: Debian's Chromium through Playwright, and a dashboard server
+per module (within a module every test makes its own campaigns and numbers, so they do not
+meet; the server stops when its module ends rather than dialing on beside the other tiers).
 
 The tier is skipped, with the reason, where /usr/bin/chromium is missing; `.ci/run` installs
 it. No browser is ever downloaded.
@@ -33,7 +34,9 @@ from e2e_support import Outbound
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while sync Playwright runs it holds an asyncio loop on this
+# thread, and any later test's asyncio.run() would find it running.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} "
@@ -42,7 +45,7 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                           args=CHROMIUM_ARGS)
@@ -50,7 +53,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dashboard(browser: Browser, tmp_path_factory: pytest.TempPathFactory
               ) -> Iterator[Dashboard]:
     """`outbound serve` on a fresh SQLite store, stopped with SIGTERM at the end."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from outbound import service
+from outbound.api.auth import MAX_ID
 from outbound.domain.contacts import ContactStatus
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
@@ -28,7 +29,6 @@ from outbound.web.render import (
 
 router = APIRouter(prefix="/crm/settings/calling/{account_id}", include_in_schema=False)
 
-LIVE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 CONTACTS_PAGE = 25
 NOTICES = {
     "started": "The campaign has started. Dialing begins within a few seconds.",
@@ -108,7 +108,8 @@ def sample_csv(account_id: WebAccountId, me: Viewer) -> Response:
 
 @router.get("/outbound-campaigns/{campaign_id}")
 def campaign_detail(request: Request, account_id: WebAccountId, campaign_id: WebObjectId,
-                    me: Viewer, status: str = "", after: int = 0, notice: str = ""
+                    me: Viewer, status: str = "",
+                    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0, notice: str = ""
                     ) -> Response:
     return _detail(request, account_id, campaign_id, status=status, after=after,
                    notice=NOTICES.get(notice))
