@@ -110,13 +110,15 @@ class Outbound:
     def db_path(self) -> Path:
         return self.data_dir / "outbound.db"
 
-    def run(self, *args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str | Path, timeout: float = 120,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*_command(), *map(str, args)], cwd=self.cwd, env=self.env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+                              capture_output=True, text=True, timeout=timeout, check=False,
+                              input=input)
 
-    def ok(self, *args: str | Path, timeout: float = 120) -> str:
-        """Run a command that must succeed; its stdout."""
-        done = self.run(*args, timeout=timeout)
+    def ok(self, *args: str | Path, timeout: float = 120, input: str | None = None) -> str:
+        """Run a command that must succeed (with `input` on its stdin); its stdout."""
+        done = self.run(*args, timeout=timeout, input=input)
         assert done.returncode == 0, (
             f"outbound {' '.join(map(str, args))} exited {done.returncode}: {done.stderr}")
         return done.stdout

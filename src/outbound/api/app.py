@@ -1,4 +1,5 @@
-"""The FastAPI application: the Partner API under /api/v1, health, OpenAPI."""
+"""The FastAPI application: the Partner API under /api/v1, the dashboard's pages, health,
+OpenAPI."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from outbound import __version__
+from outbound import __version__, web
 from outbound.api import errors, metrics, people
 from outbound.api.errors import error_body
 from outbound.api.routes import MAX_UPLOAD_BYTES, router
@@ -64,9 +65,9 @@ class _TooLarge(Exception):
 
 def create_app(store: Store, on_change: Callable[[], None] | None = None,
                on_provider_change: Callable[[int], None] | None = None) -> FastAPI:
-    """The API over `store`; `on_change` is called after a change the engine should see at
-    once (a start, a pause, new contacts), `on_provider_change` with the account whose
-    telephony settings changed."""
+    """The API and the dashboard over `store`; `on_change` is called after a change the engine
+    should see at once (a start, a pause, new contacts), `on_provider_change` with the account
+    whose telephony settings changed."""
     app = FastAPI(
         title="Outbound Partner API", version=__version__,
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
@@ -81,6 +82,7 @@ def create_app(store: Store, on_change: Callable[[], None] | None = None,
     errors.install(app)
     app.include_router(people.router)
     app.include_router(router)
+    web.install(app)  # the dashboard's pages, after the API's own error handlers
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

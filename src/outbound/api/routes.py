@@ -6,10 +6,7 @@ Bodies are checked by the domain (the same limits as the CLI and the scenario fi
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import threading
 import time
 from typing import Annotated, Any, Literal
 
@@ -17,30 +14,25 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from python_multipart.exceptions import FormParserError
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from outbound import service
 from outbound.api.auth import MAX_ID, AccountId, Manager, ObjectId, Reader, StoreDep
 from outbound.api.errors import TooLarge, responses
-from outbound.domain.contacts import IN_FLIGHT, ContactStatus, Outcome, after_call
+from outbound.domain.contacts import ContactStatus, Outcome, after_call
 from outbound.domain.errors import InvalidInput, InvalidTransition, NotFound
 from outbound.domain.hours import BusinessHours
-from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.domain.phone import normalize_or_raise
-from outbound.domain.settings import CampaignSettings
-from outbound.domain.spreadsheet import safe_cell
+from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.timefmt import iso
-from outbound.engine.report import write_calls_csv
-from outbound.ingest.contacts import ImportReport, import_contacts, rows_from_json, rows_from_table
-from outbound.ingest.dnc import dnc_query, dnc_rows, import_dnc, write_dnc_csv
-from outbound.ingest.reader import decode, read_table
+from outbound.ingest.contacts import ImportReport, import_contacts, rows_from_json
 from outbound.scenario import parse_time
 from outbound.store import Store
 from outbound.store.campaigns import Campaign
 from outbound.store.db import reading
-from outbound.store.schema import agents, call_attempts, contacts, departments, events
+from outbound.store.schema import contacts
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 router = APIRouter(prefix="/api/v1/accounts/{account_id}", responses=responses(401, 404, 422))
@@ -95,21 +87,11 @@ def _changes(body: CampaignBody) -> dict[str, Any]:
 
 
 def campaign_json(store: Store, campaign: Campaign) -> dict[str, Any]:
-    data = campaign.to_dict()
-    data["start"] = iso(campaign.settings.start) or None
-    data["started_at"] = iso(campaign.started_at) or None
-    data["finished_at"] = iso(campaign.finished_at) or None
-    counts = store.contacts.counts(campaign.id)
-    data["contacts"] = sum(counts.values())
-    data["finished"] = sum(counts[s.value] for s in ContactStatus if s.terminal)
-    return data
+    return service.campaign_summary(store, campaign)
 
 
 def _campaign(store: Store, account_id: int, campaign_id: int) -> Campaign:
-    campaign = store.campaigns.get(campaign_id)
-    if campaign.account_id != account_id:
-        raise NotFound(f"no campaign {campaign_id}")
-    return campaign
+    return service.campaign_of(store, account_id, campaign_id)
 
 
 def _changed(request: Request) -> None:
@@ -135,11 +117,8 @@ def list_campaigns(account_id: AccountId, caller: Reader, store: StoreDep,
 @router.post("/campaigns", status_code=201, responses=responses(403))
 def create_campaign(account_id: AccountId, body: CampaignBody, caller: Manager,
                     store: StoreDep) -> dict[str, Any]:
-    account = store.accounts.get(account_id)
-    settings = CampaignSettings.parse(_changes(body), account.region)
-    campaign_id = store.campaigns.create(account_id, settings, time.time())
-    store.accounts.add_numbers(account_id, settings.numbers)
-    return campaign_json(store, store.campaigns.get(campaign_id))
+    return campaign_json(store, service.create_campaign(store, account_id, _changes(body),
+                                                        time.time()))
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -151,10 +130,7 @@ def get_campaign(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
 @router.patch("/campaigns/{campaign_id}", responses=responses(403, 409))
 def update_campaign(account_id: AccountId, campaign_id: ObjectId, body: CampaignBody,
                     caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
-    _campaign(store, account_id, campaign_id)
-    region = store.accounts.get(account_id).region
-    updated = store.campaigns.update_settings(campaign_id, _changes(body), region, time.time())
-    store.accounts.add_numbers(account_id, updated.settings.numbers)
+    updated = service.update_campaign(store, account_id, campaign_id, _changes(body), time.time())
     _changed(request)
     return campaign_json(store, updated)
 
@@ -162,12 +138,7 @@ def update_campaign(account_id: AccountId, campaign_id: ObjectId, body: Campaign
 @router.delete("/campaigns/{campaign_id}", status_code=204, responses=responses(403))
 def delete_campaign(account_id: AccountId, campaign_id: ObjectId, caller: Manager,
                     store: StoreDep) -> None:
-    campaign = _campaign(store, account_id, campaign_id)
-    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.COMPLETED,
-                               CampaignStatus.CANCELLED):
-        raise InvalidInput("status", f"only a draft or finished campaign can be deleted; this "
-                           f"one is {campaign.status.value} (cancel it first)")
-    store.campaigns.delete(campaign_id)
+    service.delete_campaign(store, account_id, campaign_id)
 
 
 # -- contacts ----------------------------------------------------------------------------------
@@ -237,10 +208,8 @@ async def upload_contacts(account_id: AccountId, campaign_id: ObjectId, caller: 
                                  (region or account.region).upper(), now, max_rows=None,
                                  source="body")
     else:
-        text = decode(payload, "file")
-        report = import_contacts(store, campaign_id, account_id,
-                                 rows_from_table(read_table(text, "file")),
-                                 (region or account.region).upper(), now, source="file")
+        report = service.import_contacts_csv(store, account_id, campaign, payload,
+                                             (region or account.region).upper(), now)
     _changed(request)
     return report.to_dict()
 
@@ -250,51 +219,24 @@ def list_contacts(account_id: AccountId, campaign_id: ObjectId, caller: Reader, 
                   status: ContactStatus | None = None,
                   after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-    _campaign(store, account_id, campaign_id)
-    query = select(contacts).where(contacts.c.campaign_id == campaign_id)
-    if status is not None:
-        query = query.where(contacts.c.status == status.value)
-    if after is not None:
-        query = query.where(contacts.c.id > after)
-    with reading(store.engine) as conn:
-        rows = list(conn.execute(query.order_by(contacts.c.id).limit(limit + 1)))
-    page = rows[:limit]
-    return {"items": [_contact_json(r) for r in page],
-            "next": str(page[-1].id) if len(rows) > limit else None}
-
-
-def _contact_json(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "phone": row.phone, "name": row.name, "fields": row.fields or {},
-            "agent": row.agent, "status": row.status, "attempts": row.attempts,
-            "next_attempt_at": iso(row.due_at) or None, "caller_id": row.caller_id,
-            "digit": row.digit, "dnc_flagged": bool(row.dnc_flagged)}
+    items, following = service.list_contacts(store, account_id, campaign_id, status, after,
+                                             limit)
+    return {"items": items, "next": None if following is None else str(following)}
 
 
 @router.get("/campaigns/{campaign_id}/contacts/{contact_id}")
 def get_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: ObjectId, caller: Reader,
                 store: StoreDep) -> dict[str, Any]:
-    _campaign(store, account_id, campaign_id)
-    with reading(store.engine) as conn:
-        row = conn.execute(select(contacts).where(
-            contacts.c.id == contact_id, contacts.c.campaign_id == campaign_id)).first()
-        if row is None:
-            raise NotFound(f"no contact {contact_id}")
-        attempts = list(conn.execute(select(call_attempts).where(
-            call_attempts.c.contact_id == contact_id).order_by(call_attempts.c.attempt)))
-    data = _contact_json(row)
+    data, timeline = service.contact_with_timeline(store, account_id, campaign_id, contact_id)
     data["timeline"] = [{
         "attempt": a.attempt, "caller_id": a.caller_id, "agent": a.agent,
         "started_at": iso(a.started_at), "answered_at": iso(a.answered_at) or None,
         "ended_at": iso(a.ended_at) or None, "outcome": a.outcome, "sip_code": a.sip_code,
         "digit": a.digit,
-        "recording": (f"/api/v1/accounts/{account_id}/recordings/{a.id}"
-                      if a.recording else None),
-    } for a in attempts]
+        "recording": (f"/api/v1/accounts/{account_id}/recordings/{a.attempt_id}"
+                      if a.has_recording else None),
+    } for a in timeline]
     return data
-
-
-def campaign_account(store: Store, campaign_id: int) -> int:
-    return store.campaigns.get(campaign_id).account_id
 
 
 @router.post("/campaigns/{campaign_id}/contacts/{contact_id}/reset", responses=responses(403, 409))
@@ -323,12 +265,8 @@ def reset_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: Obje
 @router.get("/recordings/{attempt_id}", response_class=FileResponse)
 def get_recording(account_id: AccountId, attempt_id: ObjectId, caller: Reader,
                   store: StoreDep) -> FileResponse:
-    with reading(store.engine) as conn:
-        row = conn.execute(select(call_attempts.c.recording, call_attempts.c.campaign_id).where(
-            call_attempts.c.id == attempt_id)).first()
-    if row is None or not row.recording or campaign_account(store, row.campaign_id) != account_id:
-        raise NotFound(f"no recording {attempt_id}")
-    return FileResponse(row.recording, media_type="audio/wav")
+    return FileResponse(service.recording_file(store, account_id, attempt_id),
+                        media_type="audio/wav")
 
 
 # -- stats and exports -------------------------------------------------------------------------
@@ -368,95 +306,39 @@ async def campaign_stats(account_id: AccountId, campaign_id: ObjectId, caller: R
                          store: StoreDep) -> Response:
     """Served from a per-campaign cache at most a second old, on the event loop when the
     cache is fresh: a poll then costs no thread and no database read."""
-    body = stats_cache.fresh(account_id, campaign_id)
+    body = _cached_stats(account_id, campaign_id)
     if body is None:
-        body = await run_in_threadpool(stats_cache.get, store, account_id, campaign_id)
+        body = await run_in_threadpool(_stats_json, store, account_id, campaign_id)
     return Response(body, media_type="application/json")
 
 
-class StatsCache:
-    """Each campaign's stats, computed at most once per second however many dashboards ask:
-    the numbers refresh every few seconds on screen, and counting a large campaign's contacts
-    for every request would crowd out the dialer in the same process. Kept as the JSON bytes
-    sent, with the account the campaign belongs to."""
-
-    TTL = 1.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._locks: dict[int, threading.Lock] = {}
-        self._values: dict[int, tuple[float, int, bytes]] = {}
-
-    def fresh(self, account_id: int, campaign_id: int) -> bytes | None:
-        """The cached stats if computed within the TTL; another account's campaign is not
-        found, as everywhere."""
-        cached = self._values.get(campaign_id)
-        if cached is None or time.monotonic() - cached[0] >= self.TTL:
-            return None
-        if cached[1] != account_id:
-            raise NotFound(f"no campaign {campaign_id}")
-        return cached[2]
-
-    def get(self, store: Store, account_id: int, campaign_id: int) -> bytes:
-        with self._lock:
-            lock = self._locks.setdefault(campaign_id, threading.Lock())
-        with lock:  # one computation at a time per campaign; the others wait and share it
-            body = self.fresh(account_id, campaign_id)
-            if body is not None:
-                return body
-            campaign = _campaign(store, account_id, campaign_id)
-            stats = Stats.model_validate(compute_stats(store, account_id, campaign))
-            body = stats.model_dump_json().encode()
-            self._values[campaign_id] = (time.monotonic(), account_id, body)
-            return body
+# The JSON sent, with the account the campaign belongs to, at most a second old.
+stats_cache: service.CampaignCache[tuple[int, bytes]] = service.CampaignCache(ttl=1.0)
 
 
-stats_cache = StatsCache()
-
-
-def compute_stats(store: Store, account_id: int, campaign: Campaign) -> dict[str, Any]:
-    campaign_id = campaign.id
-    counts = store.contacts.counts(campaign_id)
-    now = time.time()
-    with reading(store.engine) as conn:
-        answered, abandoned, recent_dials = conn.execute(select(
-            func.count(call_attempts.c.answered_at),
-            func.count().filter(call_attempts.c.outcome == Outcome.ABANDONED.value),
-            func.count().filter(call_attempts.c.started_at >= now - 10),
-        ).where(call_attempts.c.campaign_id == campaign_id)).one()
-        free_agents = _free_agents(conn, account_id, campaign)
-        recent = list(conn.execute(select(events).where(events.c.campaign_id == campaign_id)
-                                   .order_by(events.c.id.desc()).limit(20)))
-    return {
-        "status": campaign.status.value,
-        "contacts": counts,
-        "in_flight": sum(counts[s.value] for s in IN_FLIGHT),
-        "free_agents": free_agents,
-        "pacing": {"configured": campaign.settings.pacing, "now": recent_dials / 10},
-        "concurrency": campaign.settings.concurrency,
-        "dnc_blocks": counts[ContactStatus.BLOCKED.value],
-        "answered": answered,
-        "abandoned": abandoned,
-        "abandonment_rate": round(abandoned / answered, 6) if answered else 0.0,
-        "recent_events": [{"at": iso(e.at), "kind": e.kind, "contact_id": e.contact_id,
-                           "detail": e.detail} for e in recent],
-    }
-
-
-def _free_agents(conn: Any, account_id: int, campaign: Campaign) -> int | None:
-    transfer = campaign.settings.transfer
-    if transfer is None or transfer.kind.value == "voice_menu":
+def _cached_stats(account_id: int, campaign_id: int) -> bytes | None:
+    cached = stats_cache.fresh(campaign_id)
+    if cached is None:
         return None
-    free = and_(agents.c.account_id == account_id, agents.c.availability == "available",
-                agents.c.busy_attempt_id.is_(None))
-    if transfer.kind.value == "agent":
-        query = select(func.count()).select_from(agents).where(free,
-                                                               agents.c.name == transfer.name)
-    else:
-        query = select(func.count()).select_from(agents).join(
-            departments, departments.c.id == agents.c.department_id).where(
-            free, departments.c.name == transfer.name)
-    return int(conn.execute(query).scalar_one())
+    if cached[0] != account_id:  # another account's campaign is not found, as everywhere
+        raise NotFound(f"no campaign {campaign_id}")
+    return cached[1]
+
+
+def _stats_json(store: Store, account_id: int, campaign_id: int) -> bytes:
+    body = _cached_stats(account_id, campaign_id)
+    if body is not None:
+        return body
+
+    def compute() -> tuple[int, bytes]:
+        campaign = _campaign(store, account_id, campaign_id)
+        stats = Stats.model_validate(service.compute_stats(store, account_id, campaign))
+        return account_id, stats.model_dump_json().encode()
+
+    owner, body = stats_cache.get(campaign_id, compute)
+    if owner != account_id:
+        raise NotFound(f"no campaign {campaign_id}")
+    return body
 
 
 @router.get("/campaigns/{campaign_id}/failed.csv", response_class=StreamingResponse)
@@ -464,20 +346,7 @@ def failed_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
                store: StoreDep) -> StreamingResponse:
     """The failed contacts, as a list to upload into a new campaign."""
     _campaign(store, account_id, campaign_id)
-    with reading(store.engine) as conn:
-        rows = list(conn.execute(select(contacts.c.phone, contacts.c.name, contacts.c.fields)
-                                 .where(contacts.c.campaign_id == campaign_id,
-                                        contacts.c.status == ContactStatus.FAILED.value)
-                                 .order_by(contacts.c.position)))
-    keys = sorted({k for r in rows for k in (r.fields or {})} - {"phone", "name"})
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["phone", "name", *keys])
-    for r in rows:
-        fields = r.fields or {}
-        writer.writerow([safe_cell(v) for v in (r.phone, r.name or "",
-                                                *(fields.get(k, "") for k in keys))])
-    return StreamingResponse(iter([out.getvalue()]), media_type="text/csv",
+    return StreamingResponse(iter([service.failed_csv(store, campaign_id)]), media_type="text/csv",
                              headers={"Content-Disposition":
                                       f'attachment; filename="campaign-{campaign_id}-failed.csv"'})
 
@@ -486,10 +355,9 @@ def failed_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
 def calls_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
               store: StoreDep) -> StreamingResponse:
     _campaign(store, account_id, campaign_id)
-    out = io.StringIO()
-    write_calls_csv(store.contacts.attempts(campaign_id), out,
-                    lambda a: f"/api/v1/accounts/{account_id}/recordings/{a.id}")
-    return StreamingResponse(iter([out.getvalue()]), media_type="text/csv",
+    text = service.calls_csv(store, campaign_id,
+                             lambda a: f"/api/v1/accounts/{account_id}/recordings/{a.id}")
+    return StreamingResponse(iter([text]), media_type="text/csv",
                              headers={"Content-Disposition":
                                       f'attachment; filename="campaign-{campaign_id}-calls.csv"'})
 
@@ -501,9 +369,7 @@ def calls_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
 def search_dnc(account_id: AccountId, caller: Reader, store: StoreDep,
                q: Annotated[str, Query(min_length=1, max_length=40)] = "+",
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-    region = store.accounts.get(account_id).region
-    prefix = "+" if q == "+" else dnc_query(q, region)
-    rows = store.dnc.search(account_id, prefix, limit)
+    rows = service.search_dnc(store, account_id, q, limit)
     return {"items": [{"phone": r.phone, "added_at": iso(r.added_at), "added_by": r.added_by,
                        "source": r.source} for r in rows], "next": None}
 
@@ -511,9 +377,7 @@ def search_dnc(account_id: AccountId, caller: Reader, store: StoreDep,
 @router.post("/dnc", status_code=201, responses=responses(403))
 def add_dnc(account_id: AccountId, body: Numbers, caller: Manager,
             store: StoreDep) -> dict[str, Any]:
-    region = store.accounts.get(account_id).region
-    numbers = [normalize_or_raise(n, region, f"numbers[{i}]") for i, n in enumerate(body.numbers)]
-    added = store.dnc.add(account_id, numbers, time.time(), added_by=caller.email, source="api")
+    numbers, added = service.add_dnc(store, account_id, body.numbers, caller.email, "api")
     return {"added": added, "already_listed": len(set(numbers)) - added, "numbers": numbers}
 
 
@@ -523,24 +387,18 @@ async def import_dnc_file(account_id: AccountId, caller: Manager, store: StoreDe
     kind, payload = await _upload(request)
     if kind != "csv":
         raise InvalidInput("content-type", "send the list as multipart/form-data (part 'file')")
-    region = store.accounts.get(account_id).region
-    report = import_dnc(store, account_id, dnc_rows(decode(payload, "file"), "file"), region,
-                        time.time(), added_by=caller.email, source="api upload")
-    return report.to_dict()
+    return service.import_dnc_file(store, account_id, payload, caller.email,
+                                   "api upload").to_dict()
 
 
 @router.delete("/dnc/{number}", status_code=204, responses=responses(403))
 def remove_dnc(account_id: AccountId, number: str, caller: Manager, store: StoreDep) -> None:
-    region = store.accounts.get(account_id).region
-    if not store.dnc.remove(account_id, [normalize_or_raise(number, region, "number")]):
-        raise NotFound(f"{number} is not on the do-not-call list")
+    service.remove_dnc(store, account_id, number)
 
 
 @router.get("/dnc.csv", response_class=StreamingResponse)
 def export_dnc(account_id: AccountId, caller: Reader, store: StoreDep) -> StreamingResponse:
-    out = io.StringIO()
-    write_dnc_csv(store.dnc.all(account_id), out)
-    return StreamingResponse(iter([out.getvalue()]), media_type="text/csv")
+    return StreamingResponse(iter([service.dnc_csv(store, account_id)]), media_type="text/csv")
 
 
 # Last: its path would otherwise catch /campaigns/{id}/contacts and the like.
@@ -548,7 +406,6 @@ def export_dnc(account_id: AccountId, caller: Reader, store: StoreDep) -> Stream
 def act_on_campaign(account_id: AccountId, campaign_id: ObjectId,
                     action: Literal["schedule", "start", "pause", "resume", "cancel"],
                     caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
-    _campaign(store, account_id, campaign_id)
-    store.campaigns.act(campaign_id, CampaignAction(action), time.time())
+    campaign = service.act(store, account_id, campaign_id, CampaignAction(action), time.time())
     _changed(request)
-    return campaign_json(store, store.campaigns.get(campaign_id))
+    return campaign_json(store, campaign)

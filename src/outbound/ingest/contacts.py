@@ -38,6 +38,16 @@ class RowError:
     reason: str
 
 
+def row_errors_csv(errors: Iterable[RowError]) -> str:
+    """Row errors as a CSV file (row, value, reason), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["row", "value", "reason"])
+    for e in errors:
+        writer.writerow([e.row, safe_cell(e.value), safe_cell(e.reason)])
+    return out.getvalue()
+
+
 @dataclass(slots=True)
 class ImportReport:
     """What an upload did: rows = imported + invalid + duplicate."""
@@ -67,12 +77,7 @@ class ImportReport:
 
     def errors_csv(self) -> str:
         """The row errors as a CSV file (safe to open in a spreadsheet)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["row", "value", "reason"])
-        for e in self.errors:
-            writer.writerow([e.row, safe_cell(e.value), safe_cell(e.reason)])
-        return out.getvalue()
+        return row_errors_csv(self.errors)
 
 
 @dataclass(frozen=True, slots=True)

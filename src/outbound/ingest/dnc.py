@@ -16,7 +16,7 @@ from outbound.domain.errors import InvalidInput
 from outbound.domain.phone import Rejected, normalize
 from outbound.domain.spreadsheet import safe_cell
 from outbound.domain.timefmt import iso
-from outbound.ingest.contacts import MAX_REPORTED_ERRORS, Progress, RowError
+from outbound.ingest.contacts import MAX_REPORTED_ERRORS, Progress, RowError, row_errors_csv
 from outbound.ingest.parallel import normalized
 from outbound.ingest.reader import MAX_CELL, PHONE_HEADERS, read_table
 from outbound.store import Store
@@ -48,6 +48,10 @@ class DncReport:
                        for e in self.errors],
             "errors_truncated": self.errors_truncated,
         }
+
+    def errors_csv(self) -> str:
+        """The row errors as a CSV file (safe to open in a spreadsheet)."""
+        return row_errors_csv(self.errors)
 
 
 def dnc_rows(text: IO[str], source: str) -> Iterator[DncRow]:

@@ -12,6 +12,7 @@ from outbound.store.contacts import ContactsRepo
 from outbound.store.db import connect, migrate
 from outbound.store.dialing import DialingRepo
 from outbound.store.dnc import DncRepo
+from outbound.store.uploads import UploadsRepo
 from outbound.store.users import UsersRepo
 from outbound.store.webhooks import WebhooksRepo
 
@@ -28,6 +29,7 @@ class Store:
     dialing: DialingRepo
     users: UsersRepo
     webhooks: WebhooksRepo
+    uploads: UploadsRepo
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
@@ -37,7 +39,7 @@ class Store:
         accounts = AccountsRepo(engine)
         return cls(engine, accounts, CampaignsRepo(engine, accounts), ContactsRepo(engine),
                    DncRepo(engine), DialingRepo(engine), UsersRepo(engine),
-                   WebhooksRepo(engine))
+                   WebhooksRepo(engine), UploadsRepo(engine))
 
     def close(self) -> None:
         self.dialing.pinned.close()

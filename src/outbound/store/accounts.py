@@ -139,6 +139,15 @@ class AccountsRepo:
                 account_id=account_id, name=name, prompt=prompt, options=options,
             )).inserted_primary_key[0])
 
+    def targets(self, account_id: int) -> dict[str, list[str]]:
+        """The names of the account's departments, agents and voice menus: what a campaign
+        can transfer answered calls to."""
+        with reading(self.engine) as conn:
+            return {kind: list(conn.execute(select(table.c.name).where(
+                table.c.account_id == account_id).order_by(table.c.name)).scalars())
+                for kind, table in (("department", departments), ("agent", agents),
+                                    ("voice_menu", voice_menus))}
+
     def target_exists(self, account_id: int, kind: str, name: str) -> bool:
         table = {"department": departments, "agent": agents, "voice_menu": voice_menus}[kind]
         with reading(self.engine) as conn:

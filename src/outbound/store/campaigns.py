@@ -150,6 +150,10 @@ class CampaignsRepo:
                                    f"{current.status.value} (only pacing and concurrency can)"
                                    if live else f"the campaign is {current.status.value}")
             settings = CampaignSettings.with_changes(current.settings, changes, region)
+            if settings.name != current.settings.name and conn.execute(
+                    select(campaigns.c.id).where(campaigns.c.account_id == current.account_id,
+                                                 campaigns.c.name == settings.name)).first():
+                raise InvalidInput("name", f"a campaign named {settings.name!r} already exists")
             conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(
                 settings=settings.to_dict(), name=settings.name, start_at=settings.start,
                 version=campaigns.c.version + 1))

@@ -69,6 +69,13 @@ class ContactsRepo:
             found = {status: int(n) for status, n in rows}
         return {s.value: found.get(s.value, 0) for s in ContactStatus}
 
+    def dnc_flagged(self, campaign_id: int) -> int:
+        """How many of the campaign's contacts were on the DNC list when they were imported."""
+        with reading(self.engine) as conn:
+            return int(conn.execute(select(func.count()).select_from(contacts).where(
+                contacts.c.campaign_id == campaign_id, contacts.c.dnc_flagged.is_(True))
+            ).scalar_one())
+
     def all(self, campaign_id: int) -> list[Row[Any]]:
         with reading(self.engine) as conn:
             return list(conn.execute(select(contacts).where(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Row
@@ -110,6 +110,11 @@ class DncRepo:
             return list(conn.execute(select(dnc).where(
                 dnc.c.account_id == account_id, dnc.c.phone.startswith(prefix, autoescape=True),
             ).order_by(dnc.c.phone).limit(limit)))
+
+    def count(self, account_id: int) -> int:
+        with reading(self.engine) as conn:
+            return int(conn.execute(select(func.count()).select_from(dnc).where(
+                dnc.c.account_id == account_id)).scalar_one())
 
     def all(self, account_id: int) -> Iterable[Row[Any]]:
         with reading(self.engine) as conn:

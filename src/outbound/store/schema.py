@@ -248,3 +248,30 @@ outbox = Table(
           sqlite_where=text("delivered_at IS NULL AND failed_at IS NULL"),
           postgresql_where=text("delivered_at IS NULL AND failed_at IS NULL")),
 )
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # SHA-256 of the session cookie's value: the cookie itself is never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+upload_reports = Table(
+    "upload_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("campaign_id", ForeignKey("campaigns.id", ondelete="CASCADE")),  # NULL: a DNC list
+    Column("kind", String(16), nullable=False),  # contacts | dnc
+    Column("file_name", String(300), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(320)),
+    Column("summary", JSON, nullable=False),  # the report's counts
+    Column("errors_csv", Text, nullable=False),  # the row errors, as the download gives them
+    Index("ix_upload_reports_account", "account_id", "kind", "id"),
+    Index("ix_upload_reports_campaign", "campaign_id", "id"),
+)

@@ -1,4 +1,5 @@
-"""Users, their roles, passwords (argon2) and API tokens (stored as SHA-256 hashes)."""
+"""Users, their roles, passwords (argon2), API tokens and web sessions (both stored as SHA-256
+hashes of what the user holds)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from outbound.domain.errors import InvalidInput, NotFound
 from outbound.store.db import reading
-from outbound.store.schema import api_tokens, users
+from outbound.store.schema import accounts, api_tokens, users, web_sessions
 
 ROLES = ("owner", "admin", "user")
 _hasher = PasswordHasher()
@@ -83,6 +84,49 @@ class UsersRepo:
         except (VerificationError, InvalidHashError):
             return None
         return Principal(row.id, row.account_id, row.email, row.role)
+
+    def check_login(self, email: str, password: str) -> list[Principal]:
+        """Every user (one per account) with this e-mail whose password this is."""
+        with reading(self.engine) as conn:
+            rows = list(conn.execute(select(users).join(
+                accounts, accounts.c.id == users.c.account_id).where(
+                users.c.email == email.strip().lower(), users.c.password_hash.is_not(None),
+            ).order_by(accounts.c.name)))
+        if not rows:
+            _hasher.hash(password)  # the same work either way: no timing oracle for e-mails
+        found = []
+        for row in rows:
+            try:
+                _hasher.verify(row.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                continue
+            found.append(Principal(row.id, row.account_id, row.email, row.role))
+        return found
+
+    def start_session(self, user_id: int, now: float, ttl: float) -> str:
+        """A new web session for the user: its cookie value, returned once (only its hash is
+        kept, as for API tokens). Expired sessions are cleared on the way."""
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < now))
+            conn.execute(insert(web_sessions).values(
+                token_hash=_digest(token), user_id=user_id, created_at=now,
+                expires_at=now + ttl))
+        return token
+
+    def session(self, token: str, now: float) -> Principal | None:
+        """The user a session cookie stands for, or None (unknown, ended or expired)."""
+        with reading(self.engine) as conn:
+            row = conn.execute(select(users.c.id, users.c.account_id, users.c.email,
+                                      users.c.role).join(
+                web_sessions, web_sessions.c.user_id == users.c.id).where(
+                web_sessions.c.token_hash == _digest(token),
+                web_sessions.c.expires_at > now)).first()
+        return None if row is None else Principal(row.id, row.account_id, row.email, row.role)
+
+    def end_session(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(web_sessions).where(web_sessions.c.token_hash == _digest(token)))
 
     def create_token(self, user_id: int, now: float) -> str:
         """A new bearer token for the user: returned once, stored only as its hash."""
