@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from python_multipart.exceptions import FormParserError
@@ -320,15 +320,30 @@ def reset_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: Obje
     return get_contact(account_id, campaign_id, contact_id, caller, store)
 
 
+MAX_RECORDING_BYTES = 200 * 1024 * 1024  # a recording fetched from the carrier, at most
+
+
 @router.get("/recordings/{attempt_id}", response_class=FileResponse)
 def get_recording(account_id: AccountId, attempt_id: ObjectId, caller: Reader,
-                  store: StoreDep) -> FileResponse:
+                  store: StoreDep) -> Response:
+    """A call's recording as audio: a file this server wrote, or one Twilio keeps, fetched
+    with the account's credentials (which the client never sees)."""
     with reading(store.engine) as conn:
         row = conn.execute(select(call_attempts.c.recording, call_attempts.c.campaign_id).where(
             call_attempts.c.id == attempt_id)).first()
     if row is None or not row.recording or campaign_account(store, row.campaign_id) != account_id:
         raise NotFound(f"no recording {attempt_id}")
-    return FileResponse(row.recording, media_type="audio/wav")
+    if not row.recording.startswith(("https://", "http://")):
+        return FileResponse(row.recording, media_type="audio/wav")
+    provider = store.accounts.get(account_id).provider
+    if provider.get("kind") != "twilio":
+        raise NotFound(f"recording {attempt_id} is kept by a provider the account no longer "
+                       "uses")
+    # The REST client is imported by the first request that needs it, not by every CLI start.
+    from outbound.telephony.twilio import fetch_recording  # noqa: PLC0415
+
+    chunks = fetch_recording(provider, row.recording, MAX_RECORDING_BYTES)
+    return StreamingResponse(chunks, media_type="audio/wav")
 
 
 # -- stats and exports -------------------------------------------------------------------------
