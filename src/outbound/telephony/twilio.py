@@ -69,6 +69,7 @@ WORKERS = 8  # REST requests in flight per account; Twilio answers a create in ~
 HTTP_TIMEOUT = 10.0  # seconds before a REST request is given up
 DEFAULT_RETRY_AFTER = 1.0  # a refusal without Retry-After: try again after this
 MAX_RETRY_AFTER = 300.0
+_SDK_ENVIRONMENT = {"TWILIO_EDGE": "", "TWILIO_REGION": ""}
 # Twilio's create errors that say the number itself is wrong: final, not worth a retry.
 _INVALID_TO = frozenset({21211, 21217})
 
@@ -164,10 +165,11 @@ class TwilioNetwork:
         self.now = now
         self.calls_per_second: float | None = config.calls_per_second
         self._http = _Http(config.api_url)
-        # Credentials and the client are given explicitly: TWILIO_* in the environment must
-        # not redirect an account's calls.
-        self._client = Client(config.account_sid, config.auth_token,
-                              http_client=self._http, environment={})
+        # Credentials are the account's, never TWILIO_* from the environment: the SDK reads
+        # os.environ unless given a mapping that is not empty, and TWILIO_EDGE/TWILIO_REGION
+        # there would send an account's calls to another host.
+        self._client = Client(config.account_sid, config.auth_token, http_client=self._http,
+                              environment=_SDK_ENVIRONMENT)
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix=f"twilio-{account_id}")
         self._calls: dict[str, _Call] = {}
         self._by_sid: dict[str, _Call] = {}
