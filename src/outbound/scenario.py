@@ -34,7 +34,7 @@ from outbound.store import Store
 from outbound.telephony.sim import NetworkProfile, _range
 
 TOP_KEYS = ("seed", "campaign", "business_hours", "contacts", "dnc", "departments",
-            "voice_menus", "network", "events")
+            "voice_menus", "network", "carrier", "events")
 ACTIONS = ("dnc_add", "pause", "resume", "cancel", "set_pacing", "crash")
 _AGENT_LIMIT = 500
 
@@ -91,6 +91,8 @@ class Scenario:
     voice_menus: tuple[VoiceMenu, ...]
     network: NetworkProfile
     events: tuple[ScenarioEvent, ...]
+    # [carrier] calls_per_second: the account's cap on call starts, all campaigns together.
+    carrier_calls_per_second: float | None = None
 
     @property
     def timezone(self) -> str:
@@ -229,6 +231,12 @@ def load_scenario(path: Path, seed: int | None = None) -> Scenario:
     except InvalidInput as exc:
         raise exc.under("network") from None
     network = replace(network, handle_seconds={d.name: d.handle_seconds for d in departments})
+    carrier = _table(data, "carrier", ("calls_per_second",))
+    cap = carrier.get("calls_per_second")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int | float)
+                            or not 0 < cap <= 1000):
+        raise InvalidInput("carrier.calls_per_second",
+                           f"must be a number of calls per second from 0 to 1000 (got {cap!r})")
 
     events = []
     for field, item in _array(data, "events", ("at", "action", "numbers", "pacing")):
@@ -258,7 +266,7 @@ def load_scenario(path: Path, seed: int | None = None) -> Scenario:
 
     return Scenario(path, seed, campaign, region, contacts_file, contacts_generate, dnc_file,
                     dnc_generate, dnc_overlap, tuple(departments), tuple(menus), network,
-                    tuple(events))
+                    tuple(events), None if cap is None else float(cap))
 
 
 # Area codes used for generated lists: real, geographic, so every number passes validation.
@@ -380,7 +388,8 @@ def _check_loadable(store: Store, account_id: int, scenario: Scenario, schedule:
 def sim_provider(scenario: Scenario) -> dict[str, object]:
     """The account provider settings for the scenario's simulated network."""
     return {"kind": "sim", "network": scenario.network.to_dict(),
-            "handle_seconds": {k: list(v) for k, v in scenario.network.handle_seconds.items()}}
+            "handle_seconds": {k: list(v) for k, v in scenario.network.handle_seconds.items()},
+            "calls_per_second": scenario.carrier_calls_per_second}
 
 
 def _generated(numbers: list[str]) -> Iterator[RawContact]:

@@ -77,6 +77,14 @@ class Tuning:
     call_watchdog: float = 4 * 3600.0  # an answered call longer than this is presumed stuck
     abandon_window: float = ABANDON_WINDOW_SECONDS
     max_blocks_per_step: int = 500  # DNC blocks are free of pacing; bound the work per step
+    # Congestion (a refused originate, a SIP 503) halves a campaign's pace, at most once per
+    # `congestion_hold`; every `recovery` seconds without one gives back an eighth of it.
+    congestion_hold: float = 0.25
+    recovery: float = 5.0
+    default_retry_after: float = 5.0  # a refused call waits this long unless told otherwise
+
+THROTTLE_FLOOR = 1 / 16  # congestion never slows a campaign below this share of its pacing
+THROTTLE_STEP = 1 / 8
 
 
 class _NoAgentFree(Exception):
@@ -128,6 +136,21 @@ class CampaignRun:
     idle_until: float = float("-inf")  # nothing claimable before this (or a new event)
     retry_due: float = float("-inf")  # the earliest retry may be due from then on
     stale: bool = False
+    throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
+    congested_at: float = float("-inf")
+
+    def rate(self, now: float, recovery: float) -> float:
+        """Calls per second now: the configured pacing, slowed while congestion lasts."""
+        if self.throttle < 1 and now - self.congested_at >= recovery:
+            steps = int((now - self.congested_at) // recovery)
+            self.throttle = min(1.0, self.throttle + steps * THROTTLE_STEP)
+            self.congested_at += steps * recovery
+        return self.settings.pacing * self.throttle
+
+    def congested(self, now: float, hold: float) -> None:
+        if now - self.congested_at >= hold or self.throttle == 1:
+            self.throttle = max(THROTTLE_FLOOR, self.throttle / 2)
+        self.congested_at = now
 
     @property
     def settings(self) -> CampaignSettings:
@@ -161,6 +184,8 @@ class Engine:
         self._last_sweep = float("-inf")
         self._last_acquire = float("-inf")
         self._agents_changed = False
+        self._gates: dict[int, Pacer] = {}  # per account: its carrier's calls-per-second cap
+        self._turn = 0
 
     def attach(self, providers: Providers) -> None:
         self.providers = providers
@@ -279,7 +304,11 @@ class Engine:
         waiting = self._serve_waiting(now)
         if waiting is not None:
             wakes.append(waiting)
-        for run in list(self.runs.values()):
+        runs = list(self.runs.values())
+        if len(runs) > 1:  # who dials first takes the account's carrier slots: take turns
+            self._turn = (self._turn + 1) % len(runs)
+            runs = runs[self._turn:] + runs[:self._turn]
+        for run in runs:
             wake = self._dial(run, now)
             if wake is not None:
                 wakes.append(wake)
@@ -324,12 +353,17 @@ class Engine:
         if now < run.idle_until:
             return run.idle_until
         blocks = 0
+        cap = self._provider(run.campaign.account_id).calls_per_second
         while True:
             settings = run.settings
             if run.in_flight >= settings.concurrency:
                 return None  # a call's end wakes us
             if not run.pacer.ready(now):
                 return run.pacer.tat
+            if cap is not None:
+                gate = self._gates.get(run.campaign.account_id)
+                if gate is not None and not gate.ready(now):
+                    return gate.tat
             outcome = self._dial_one(run, now)
             if outcome == "blocked":
                 blocks += 1
@@ -393,9 +427,13 @@ class Engine:
                                       run.target, claimed.agent, strict_preference=True)
                 if agent is None:
                     raise _NoAgentFree
-            pacer = run.pacer.take(now, settings.pacing)
+            pacer = run.pacer.take(now, run.rate(now, self.tuning.recovery))
             self.store.campaigns.save_dial_state(conn, campaign.id, cursor, pacer.tat)
         run.pacer, run.cursor = pacer, cursor
+        cap = self._provider(campaign.account_id).calls_per_second
+        if cap is not None:
+            gate = self._gates.get(campaign.account_id, Pacer())
+            self._gates[campaign.account_id] = gate.take(now, cap)
         run.in_flight += 1
         self.counters.dials += 1
         self.counters.per_campaign_dials[campaign.id] = (
@@ -454,6 +492,9 @@ class Engine:
         ref = live.ref if live else self.store.dialing.attempt_ref(event.attempt_id)
         if ref is None or ref.ended:
             return
+        if event.kind is EventKind.REFUSED:
+            self._refused(live, ref, event)
+            return
         if event.leg is Leg.AGENT:
             self._apply_agent_leg(live, ref, event)
             return
@@ -474,8 +515,36 @@ class Engine:
             outcome = event.outcome or Outcome.UNKNOWN
             if live is not None and live.state is CallState.ABANDONING:
                 outcome = Outcome.ABANDONED
+            if event.sip_code == 503:  # the trunk is overloaded: slow down
+                self._congested(ref.campaign_id, now)
             self._finish(live, outcome, now, ref=ref, sip_code=event.sip_code,
                          duration=event.duration, recording=event.recording)
+
+    def _congested(self, campaign_id: int, now: float) -> None:
+        run = self.runs.get(campaign_id)
+        if run is not None:
+            run.congested(now, self.tuning.congestion_hold)
+            log.info("campaign %s congested: pacing at %.0f%%", campaign_id,
+                     100 * run.throttle)
+
+    def _refused(self, live: LiveCall | None, ref: AttemptRef, event: CallEvent) -> None:
+        """The network would not place the call: give the contact its attempt back, later."""
+        now = event.at
+        self._congested(ref.campaign_id, now)
+        due = now + (event.retry_after if event.retry_after is not None
+                     else self.tuning.default_retry_after)
+        done = self.store.dialing.refused(ref, now, due, event.sip_code)
+        if live is not None:
+            self.calls.pop(ref.attempt_id, None)
+            if event.leg is Leg.CUSTOMER and live.agent_call_id:
+                self._hangup(live.account_id, live.agent_call_id)
+        if not done:
+            return
+        self._agents_changed = True
+        run = self.runs.get(ref.campaign_id)
+        if run is not None:
+            run.in_flight = max(0, run.in_flight - 1)
+            run.retry_due = min(run.retry_due, due)
 
     def _apply_agent_leg(self, live: LiveCall | None, ref: AttemptRef, event: CallEvent) -> None:
         if live is None:

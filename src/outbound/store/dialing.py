@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
+    delete,
     exists,
     func,
     insert,
@@ -392,6 +393,26 @@ class DialingRepo:
             _to_outbox(conn, ref, "call.completed", now=at, phone=phone,
                        outcome=outcome.value, sip_code=sip_code, duration=duration,
                        status_after=after.status.value, recorded=recording is not None)
+            return True
+
+    def refused(self, ref: AttemptRef, at: float, due_at: float,
+                sip_code: int | None = None) -> bool:
+        """Undo an attempt the network refused to place (for load): nothing was dialed, so
+        the contact gets its attempt back and waits until `due_at`; the refusal is kept in
+        the campaign's events, not in the call log."""
+        with self.pinned.write() as conn:
+            moved = conn.execute(update(contacts).where(
+                contacts.c.id == ref.contact_id, contacts.c.attempts == ref.attempt,
+                or_(*(contacts.c.status == s for s in (C.DIALING.value, C.RINGING.value))),
+            ).values(status=C.RETRY_QUEUED.value, attempts=contacts.c.attempts - 1,
+                     due_at=due_at, lease_until=None, updated_at=at)).rowcount
+            if not moved:
+                return False
+            run(conn, _RELEASE_AGENT, {"p_attempt_id": ref.attempt_id, "p_at": at})
+            conn.execute(delete(call_attempts).where(call_attempts.c.id == ref.attempt_id,
+                                                     call_attempts.c.ended_at.is_(None)))
+            log_event(conn, ref.campaign_id, at, "carrier_refused", ref.contact_id,
+                      {"attempt": ref.attempt, "sip_code": sip_code, "retry_at": iso(due_at)})
             return True
 
     # -- leases and the sweeper ----------------------------------------------------------

@@ -25,6 +25,7 @@ class SimProvider(BaseModel):
     kind: Literal["sim"]
     network: dict[str, Any] = Field(default_factory=dict)
     handle_seconds: dict[str, list[float]] = Field(default_factory=dict)
+    calls_per_second: CarrierRate | None = None
 
 
 class SipProvider(BaseModel):

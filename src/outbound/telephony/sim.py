@@ -14,6 +14,7 @@ import math
 import random
 import struct
 import wave
+from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from outbound.telephony.registry import ProviderContext
 
 FATES = ("answer", "busy", "no_answer", "invalid", "rejected", "provider_error")
-_SIP = {"busy": 486, "no_answer": 480, "invalid": 404, "rejected": 603, "provider_error": 503}
+_SIP = {"busy": 486, "no_answer": 480, "invalid": 404, "rejected": 603,
+        "provider_error": 500}  # a failure, not overload: a 503 would slow the campaign
 _OUTCOME = {
     "busy": Outcome.BUSY,
     "no_answer": Outcome.NO_ANSWER,
@@ -69,6 +71,15 @@ def _share(data: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
+def _limit(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1000:
+        raise InvalidInput("max_calls_per_second",
+                           f"must be a number of calls per second from 0 to 1000 (got {value!r})")
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkProfile:
     """How the simulated network treats calls: shares of each fate and how long things take."""
@@ -82,10 +93,12 @@ class NetworkProfile:
     ring_seconds: tuple[float, float] = (3.0, 25.0)  # ringing before answer or give-up
     talk_seconds: tuple[float, float] = (20.0, 300.0)  # talk when no agent handle time applies
     digits: dict[str, float] = field(default_factory=lambda: {"1": 0.6, "2": 0.3})
+    # The carrier refuses (for load) call starts beyond this many in any one second.
+    max_calls_per_second: float | None = None
     # Per department: how long its agents talk on a bridged call.
     handle_seconds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    KEYS = (*FATES, "ring_seconds", "talk_seconds", "digits")
+    KEYS = (*FATES, "ring_seconds", "talk_seconds", "digits", "max_calls_per_second")
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> NetworkProfile:
@@ -115,6 +128,7 @@ class NetworkProfile:
             ring_seconds=_range(data, "ring_seconds", defaults.ring_seconds),
             talk_seconds=_range(data, "talk_seconds", defaults.talk_seconds),
             digits=digit_shares,
+            max_calls_per_second=_limit(data.get("max_calls_per_second")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +136,8 @@ class NetworkProfile:
         out["ring_seconds"] = list(self.ring_seconds)
         out["talk_seconds"] = list(self.talk_seconds)
         out["digits"] = dict(self.digits)
+        if self.max_calls_per_second is not None:
+            out["max_calls_per_second"] = self.max_calls_per_second
         return out
 
 
@@ -156,7 +172,8 @@ class SimulatedNetwork:
         self.seed = seed
         self.recordings_dir = recordings_dir
         self._calls: dict[str, _Call] = {}
-        self.calls_per_second: float | None = None
+        self.calls_per_second: float | None = None  # the cap we declare to the engine
+        self._starts: deque[float] = deque()  # call starts in the last second
 
     # -- the port ---------------------------------------------------------------------------
 
@@ -166,6 +183,12 @@ class SimulatedNetwork:
             return call_id
         if not request.to:
             raise ProviderError("the simulated network needs a number to call")
+        if self._over_limit():
+            call_id = f"sim-{request.attempt_id}-{request.leg.value}-refused"
+            self.clock.call_at(self.clock.now() + 0.01, lambda: self.sink(CallEvent(
+                request.attempt_id, request.leg, call_id, EventKind.REFUSED, self.clock.now(),
+                sip_code=503, retry_after=1.0)))
+            return call_id
         rng = random.Random(f"{self.seed}:{request.attempt_id}:{request.leg.value}")
         fate = "answer" if request.leg is Leg.AGENT else self._draw_fate(rng)
         call = _Call(request, call_id, rng, fate)
@@ -227,6 +250,19 @@ class SimulatedNetwork:
         return sum(1 for c in self._calls.values() if not c.ended)
 
     # -- inside the network -----------------------------------------------------------------
+
+    def _over_limit(self) -> bool:
+        """Whether the carrier refuses a call starting now (and counts it if not)."""
+        limit = self.profile.max_calls_per_second
+        if limit is None:
+            return False
+        now = self.clock.now()
+        while self._starts and self._starts[0] <= now - 1.0:
+            self._starts.popleft()
+        if len(self._starts) >= limit:
+            return True
+        self._starts.append(now)
+        return False
 
     def _draw_fate(self, rng: random.Random) -> str:
         point = rng.random()
@@ -352,6 +388,8 @@ def profile_from_settings(config: dict[str, Any]) -> NetworkProfile:
 
 
 def build(context: ProviderContext, config: dict[str, Any]) -> SimulatedNetwork:
-    return SimulatedNetwork(context.clock, profile_from_settings(config), context.sink,
-                            seed=context.seed + context.account_id,
-                            recordings_dir=context.recordings_dir)
+    network = SimulatedNetwork(context.clock, profile_from_settings(config), context.sink,
+                               seed=context.seed + context.account_id,
+                               recordings_dir=context.recordings_dir)
+    network.calls_per_second = config.get("calls_per_second")
+    return network
