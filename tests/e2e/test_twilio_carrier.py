@@ -1,7 +1,7 @@
 """Campaigns through the Twilio adapter: the real SDK against a Twilio-compatible carrier.
 
 `outbound serve` runs as a subprocess with an account whose provider is Twilio, its REST API
-pointed at the carrier (`tests/e2e/twilio_carrier.py`, in this process) and its callback URL
+pointed at the carrier (`tests/twilio_carrier.py`, in this process) and its callback URL
 at the server itself. The carrier answers, rings out, reports busy, declines or fails calls
 by the number dialed, sends signed status callbacks, fetches the call's TwiML and acts on it
 (the <Dial> to an agent, the voice menu's <Gather>, the apology's <Hangup/>). Each test holds
@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 import pytest
 from e2e_support import Outbound, wait_for
-from twilio_carrier import AUTH_TOKEN, Carrier, CarrierCall, Fate
 
 from outbound.telephony.twiml import APOLOGY
+from twilio_carrier import AUTH_TOKEN, Carrier, CarrierCall, Fate
 
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ALWAYS_OPEN = {"timezone": "UTC", "days": EVERY_DAY, "open": "00:00", "close": "24:00"}
@@ -342,14 +342,6 @@ def test_settings_never_show_the_auth_token(run: Run) -> None:
 # -- load: 429 bursts and 5xx ----------------------------------------------------------------
 
 
-def _engine_handles_refused() -> bool:
-    from outbound.engine import core
-
-    return "REFUSED" in Path(core.__file__).read_text()
-
-
-@pytest.mark.xfail(not _engine_handles_refused(), reason="needs engine REFUSED handling",
-                   strict=False)
 def test_429_bursts_and_5xx_slow_the_campaign_and_fail_no_contact(
         tmp_path: Path) -> None:
     phones = [f"+1415555{5000 + i:04d}" for i in range(30)]

@@ -293,7 +293,12 @@ class Carrier:
     def post(self, url: str, params: dict[str, str]) -> httpx.Response:
         """A signed webhook, as Twilio sends it; remembered for replays."""
         signature = self.sign(url, params)
-        response = self._http.post(url, data=params, headers={"X-Twilio-Signature": signature})
+        try:
+            response = self._http.post(url, data=params,
+                                       headers={"X-Twilio-Signature": signature})
+        except (httpx.HTTPError, RuntimeError) as exc:  # the dialer is gone (or so are we)
+            self.errors.append(f"{url}: {type(exc).__name__}")
+            return httpx.Response(599, text="<Response/>")
         with self._lock:
             self.sent.append(Sent(url, params, signature, response.status_code))
         if response.status_code != 200:
