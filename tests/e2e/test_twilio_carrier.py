@@ -51,7 +51,10 @@ FATES.update({
 MENU_FATES = {"+14155553000": Fate("answer", digit="1"), "+14155553001": Fate("answer", digit="2"),
               "+14155553002": Fate("answer", digit=None)}
 ABANDON_FATES = {"+14155554000": Fate("answer"), "+14155554001": Fate("answer")}
-ALL_FATES = FATES | MENU_FATES | ABANDON_FATES
+DESK_AGENT = "+14155550950"  # agent-first: the agent's phone, dialed before the customer
+AGENT_FIRST_FATES = {"+14155557000": Fate("answer"), "+14155557001": Fate("answer"),
+                     DESK_AGENT: Fate("answer", ring=0.05, talk=5)}
+ALL_FATES = FATES | MENU_FATES | ABANDON_FATES | AGENT_FIRST_FATES
 # Outcome and SIP code the call log must show for what the carrier did.
 EXPECTED = {("completed", 200): ("completed", "200"), ("busy", 486): ("busy", "486"),
             ("no-answer", 480): ("no_answer", "480"),
@@ -173,6 +176,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         client = served.client
         ok(client.post(served.path("/departments"), json={"name": "Sales"}), 201)
         ok(client.post(served.path("/departments"), json={"name": "Night"}), 201)
+        ok(client.post(served.path("/departments"), json={"name": "Desk"}), 201)
+        ok(client.post(served.path("/agents"), json={
+            "name": "Dee", "department": "Desk", "phone": DESK_AGENT}), 201)
         for name, (phone, sip_uri) in AGENTS.items():
             ok(client.post(served.path("/agents"), json={
                 "name": name, "department": "Sales", "phone": phone, "sip_uri": sip_uri}), 201)
@@ -186,6 +192,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             "Menu", transfer={"voice_menu": "confirm"}, recording=False), list(MENU_FATES))
         served.run_campaign("abandon", campaign_body(
             "Abandon", transfer={"department": "Night"}, attempts=1), list(ABANDON_FATES))
+        served.run_campaign("agent-first", campaign_body(
+            "Agent first", transfer={"department": "Desk"}, dial_mode="agent-first",
+            attempts=1), [p for p in AGENT_FIRST_FATES if p != DESK_AGENT])
         # The last webhooks (recordings) may trail the campaign's end by a moment.
         served.wait_for(lambda: carrier.in_progress() == 0, 30, "the carrier's calls to end")
         time.sleep(0.5)
@@ -254,7 +263,8 @@ def test_every_create_asks_for_the_status_events_the_ring_timeout_and_the_record
                                                       "completed"]
         assert call.first("Timeout") == "15"
         assert call.first("Url") or "".startswith(f"{run.base_url}/twilio/{run.account}/answer/")
-        recorded = call.to not in MENU_FATES  # the menu campaign does not record
+        # The menu campaign does not record; agent legs never are.
+        recorded = call.to not in MENU_FATES and call.to != DESK_AGENT
         assert (call.first("Record") == "true") == recorded
         if recorded:
             assert "/recording/" in (call.first("RecordingStatusCallback") or "")
@@ -283,6 +293,22 @@ def test_an_answer_with_no_agent_free_hears_the_apology_and_is_abandoned(run: Ru
     for call in (c for c in run.carrier.finished() if c.to in ABANDON_FATES):
         assert APOLOGY in call.said
         assert call.dialed == []
+
+
+def test_agent_first_joins_the_agent_and_the_customer_in_the_attempts_conference(
+        run: Run) -> None:
+    rows = run.calls("agent-first")
+    assert [r["outcome"] for r in rows] == ["completed", "completed"]
+    for row in rows:
+        legs = [c for c in run.carrier.finished() if c.attempt_id == int(row["attempt_id"])
+                and c.to in (row["phone"], DESK_AGENT)]
+        agent = next(c for c in legs if c.to == DESK_AGENT)
+        customer = next(c for c in legs if c.to == row["phone"])
+        room = f"conference:outbound-{run.account}-{row['attempt_id']}"
+        assert agent.dialed == [room] and customer.dialed == [room]
+        assert agent.answered_at is not None and customer.answered_at is not None
+        assert agent.answered_at < customer.answered_at  # the agent was there first
+        assert row["agent"] == "Dee"
 
 
 # -- the webhooks' guard -------------------------------------------------------------------

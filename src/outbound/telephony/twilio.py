@@ -52,6 +52,7 @@ from outbound.telephony.twiml import (
     HookKind,
     Webhook,
     bridge_twiml,
+    client_identity,
     events_for,
     goodbye_twiml,
     hook_url,
@@ -264,8 +265,11 @@ class TwilioNetwork:
                         request.leg)
 
     def _create_params(self, request: OriginateRequest) -> dict[str, Any]:
+        to = request.to
+        if request.leg is Leg.AGENT and not to.startswith(("+", "sip:", "sips:", "client:")):
+            to = "client:" + client_identity(to)  # an agent known by name only
         params: dict[str, Any] = {
-            "to": request.to,
+            "to": to,
             "from_": request.caller_id,
             "url": self._hook(HookKind.ANSWER, request),
             "method": "POST",

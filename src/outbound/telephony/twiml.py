@@ -62,6 +62,11 @@ def recordings_prefix(config: TwilioProvider) -> str:
     return f"{base}/2010-04-01/Accounts/{config.account_sid}/Recordings/"
 
 
+def client_identity(name: str) -> str:
+    """An agent's name as a Twilio Client identity (letters, digits and underscores)."""
+    return "".join(c if c.isalnum() else "_" for c in name)
+
+
 def room(account_id: int, attempt_id: int) -> str:
     """The conference that joins an agent-first attempt's two legs."""
     return f"outbound-{account_id}-{attempt_id}"
@@ -101,7 +106,7 @@ def bridge_twiml(account_id: int, attempt_id: int, agent: AgentEndpoint,
     elif agent.phone:
         dial.number(agent.phone)
     else:
-        dial.client("".join(c if c.isalnum() else "_" for c in agent.name))
+        dial.client(client_identity(agent.name))
     response.append(dial)
     return str(response)
 
