@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -80,6 +80,7 @@ class Run:
     """`outbound serve` dialing through the carrier, and a client for its API."""
 
     cli: Outbound
+    database_url: str | None  # PostgreSQL, or None for the SQLite file under the data dir
     process: Any
     log: Path
     base_url: str
@@ -107,12 +108,19 @@ class Run:
         return list(csv.DictReader(io.StringIO(response.text)))
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        import sqlite3
+        """Every row of every table, read beside the server."""
+        if self.database_url is None:
+            uri = f"file:{self.cli.db_path}?mode=ro"
+            with closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
+                tables = [r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+                return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
+                        for t in tables}
+        import psycopg
 
-        uri = f"file:{self.cli.db_path}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
+        with psycopg.connect(self.database_url, connect_timeout=5) as conn:
             tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
             return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
                     for t in tables}
 
@@ -139,8 +147,10 @@ def twilio_settings(run_url: str, carrier: Carrier, **changes: Any) -> dict[str,
             "api_url": carrier.url, "calls_per_second": 50} | changes
 
 
-def start_serve(root: Path, carrier: Carrier) -> Run:
+def start_serve(root: Path, carrier: Carrier, database_url: str | None = None) -> Run:
     cli = Outbound(root)
+    if database_url is not None:
+        cli.env["OUTBOUND_DATABASE_URL"] = database_url
     for key in ("TWILIO_EDGE", "TWILIO_REGION", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
         cli.env.pop(key, None)
     account = int(cli.ok("admin", "create-account", "Acme", "--timezone", "UTC"))
@@ -152,7 +162,7 @@ def start_serve(root: Path, carrier: Carrier) -> Run:
     base_url = f"http://127.0.0.1:{port}"
     client = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
                           timeout=30)
-    run = Run(cli, process, log, base_url, carrier, client, account)
+    run = Run(cli, database_url, process, log, base_url, carrier, client, account)
 
     def healthy() -> bool:
         try:
@@ -166,12 +176,18 @@ def start_serve(root: Path, carrier: Carrier) -> Run:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    """One server and carrier; three campaigns run to completion: agents, menu, abandon."""
-    assert not os.environ.get("TWILIO_EDGE") or True  # cleared for the server below
+def run(store_kind: str, empty_store: Callable[[str, Path], str],
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """One server and carrier per kind of store; four campaigns run to completion: agents,
+    a voice menu, abandonment, agent-first."""
+    root = tmp_path_factory.mktemp(f"twilio-{store_kind}")
+    database_url = empty_store(store_kind, root) if store_kind == "postgres" else None
     carrier = Carrier(lambda to: ALL_FATES.get(to, Fate("failed", 404))).start()
-    root = tmp_path_factory.mktemp("twilio")
-    served = start_serve(root, carrier)
+    try:
+        served = start_serve(root, carrier, database_url)
+    except BaseException:
+        carrier.stop()
+        raise
     try:
         client = served.client
         ok(client.post(served.path("/departments"), json={"name": "Sales"}), 201)
@@ -374,7 +390,11 @@ def test_429_bursts_and_5xx_slow_the_campaign_and_fail_no_contact(
     flaky = set(phones[:3])  # their first create answers 503
     carrier = Carrier(lambda to: Fate("answer", talk=0.1, create_errors=1 if to in flaky else 0),
                       calls_per_second=3).start()
-    served = start_serve(tmp_path, carrier)
+    try:
+        served = start_serve(tmp_path, carrier)
+    except BaseException:
+        carrier.stop()
+        raise
     try:
         client = served.client
         ok(client.post(served.path("/departments"), json={"name": "Sales"}), 201)
