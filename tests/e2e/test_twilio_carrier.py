@@ -378,6 +378,15 @@ def test_replayed_webhooks_change_nothing(run: Run) -> None:
 def test_settings_never_show_the_auth_token(run: Run) -> None:
     body = ok(run.client.get(run.path("/provider")))
     assert "auth_token" not in body and body["auth_token_set"] is True
+    assert AUTH_TOKEN not in run.client.get(run.path("/provider")).text
+    # A PUT without the token keeps it; Twilio without any token is refused, naming the field.
+    kept = twilio_settings(run.base_url, run.carrier, auth_token=None)
+    assert ok(run.client.put(run.path("/provider"), json=kept))["auth_token_set"] is True
+    sim = ok(run.client.put(run.path("/provider"), json={"kind": "sim"}))
+    assert "auth_token_set" not in sim
+    refused = run.client.put(run.path("/provider"), json=kept)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "auth_token"
+    ok(run.client.put(run.path("/provider"), json=twilio_settings(run.base_url, run.carrier)))
     assert AUTH_TOKEN not in run.log.read_text()
 
 

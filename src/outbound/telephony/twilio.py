@@ -187,7 +187,11 @@ class TwilioNetwork:
         call = _Call(request, call_id)
         self._calls[call_id] = call
         params = self._create_params(request)
-        future = self._loop().run_in_executor(self._pool, self._create, params)
+        try:
+            future = self._loop().run_in_executor(self._pool, self._create, params)
+        except RuntimeError as exc:  # closed: the account's settings changed, or shutdown
+            del self._calls[call_id]
+            raise ProviderError(f"the Twilio adapter is closed ({exc})") from None
         future.add_done_callback(lambda done: self._created(call, done))
         return call_id
 
@@ -314,7 +318,7 @@ class TwilioNetwork:
             result = _Failed(Outcome.PROVIDER_ERROR, f"{type(exc).__name__}: {exc}")
         request = call.request
         if isinstance(result, _Created):
-            if call.sid is None:
+            if call.sid is None and not call.ended:  # a webhook may have told us first
                 self._bind(call, result.sid)
             return
         self._forget(call)
@@ -356,9 +360,13 @@ class TwilioNetwork:
         if call.busy or not call.ops or call.sid is None:
             return
         op = call.ops.popleft()
-        call.busy = True
         sid = call.sid
-        future = self._loop().run_in_executor(self._pool, op, sid)
+        try:
+            future = self._loop().run_in_executor(self._pool, op, sid)
+        except RuntimeError:  # closed: nothing more is sent for this call
+            call.ops.clear()
+            return
+        call.busy = True
 
         def finished(done: asyncio.Future[None]) -> None:
             call.busy = False
