@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -190,11 +191,14 @@ class _Server(uvicorn.Server):
 
 
 async def _serve(settings: Settings, host: str, port: int, drain_seconds: float) -> int:
+    """The scheduler on this loop, the HTTP server on a loop of its own in a second thread:
+    a burst of dials never delays a request behind it on one loop, and a burst of requests
+    never delays a dial. They meet only through the store and call_soon_threadsafe."""
     loop = asyncio.get_running_loop()
     failure: list[BaseException] = []
     application = build(settings, RealClock(loop), on_failure=failure.append)
 
-    def changed() -> None:  # called from the API's worker threads
+    def changed() -> None:  # called from the HTTP server's threads
         loop.call_soon_threadsafe(application.runner.refresh)
 
     def provider_changed(account_id: int) -> None:  # likewise
@@ -207,21 +211,26 @@ async def _serve(settings: Settings, host: str, port: int, drain_seconds: float)
                      on_twilio=twilio_hook)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
                                     lifespan="off"))
+    http = threading.Thread(target=server.run, name="http", daemon=True)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop)
     application.runner.start()
     delivering = asyncio.Event()
     webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop),
                                                 delivering))
+    http.start()
     err.print(f"serving http://{host}:{port}/api/v1/docs on {settings.store_url()}",
               highlight=False)
-    await server.serve()  # returns on SIGINT/SIGTERM
+    await asyncio.to_thread(http.join)  # returns on SIGINT/SIGTERM, or if it cannot listen
     await drain(application, drain_seconds)
     delivering.set()
     await webhooks
     application.store.close()
     if failure:
         err.print(f"[bold red]scheduler stopped:[/] {failure[0]}", highlight=False)
+        return 1
+    if not server.started:
+        err.print(f"[bold red]could not listen on {host}:{port}[/]", highlight=False)
         return 1
     return 0
 

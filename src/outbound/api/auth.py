@@ -6,9 +6,12 @@ to change anything answers 403; a missing or unknown token answers 401.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from starlette.concurrency import run_in_threadpool
 
 from outbound.api.errors import Forbidden, Unauthorized
 from outbound.domain.errors import NotFound
@@ -23,7 +26,7 @@ AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def store_of(request: Request) -> Store:
+async def store_of(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
@@ -31,30 +34,70 @@ def store_of(request: Request) -> Store:
 StoreDep = Annotated[Store, Depends(store_of)]
 
 
-def principal(request: Request, store: StoreDep) -> Principal:
+class TokenCache:
+    """Tokens this process checked in the last `ttl` seconds, by their SHA-256.
+
+    A dashboard polls every second or two; without this each poll is a database read before
+    any work. The price: a token revoked by `outbound admin revoke-token` (another process)
+    still works here for up to `ttl` seconds — for reads only: a request that changes anything
+    always checks the token in the database. Unknown tokens are never cached."""
+
+    def __init__(self, ttl: float = 2.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._found: dict[bytes, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        hit = self._found.get(_key(token))
+        if hit is None or time.monotonic() >= hit[0]:
+            return None
+        return hit[1]
+
+    def put(self, token: str, found: Principal) -> None:
+        if len(self._found) >= self.size:
+            self._found.clear()
+        self._found[_key(token)] = (time.monotonic() + self.ttl, found)
+
+    def clear(self) -> None:
+        self._found.clear()
+
+
+def _key(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+tokens = TokenCache()
+
+
+async def principal(request: Request, store: StoreDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("a bearer token is required (Authorization: Bearer …)")
-    found = store.users.authenticate(token.strip())
+    reads = request.method in ("GET", "HEAD")
+    found = tokens.get(token) if reads else None
     if found is None:
-        raise Unauthorized("the bearer token is unknown or revoked")
+        found = await run_in_threadpool(store.users.authenticate, token)
+        if found is None:
+            raise Unauthorized("the bearer token is unknown or revoked")
+        tokens.put(token, found)
     return found
 
 
 Caller = Annotated[Principal, Depends(principal)]
 
 
-def reader(account_id: AccountId, caller: Caller) -> Principal:
+async def reader(account_id: AccountId, caller: Caller) -> Principal:
     """Anyone of the account may read; nobody else learns it exists."""
     if caller.account_id != account_id:
         raise NotFound(f"no account {account_id}")
     return caller
 
 
-def manager(account_id: AccountId, caller: Caller) -> Principal:
+async def manager(account_id: AccountId, caller: Caller) -> Principal:
     """Owners and Admins of the account may change things."""
-    reader(account_id, caller)
+    await reader(account_id, caller)
     if not caller.manages:
         raise Forbidden(f"a {caller.role} may read but not change anything; ask an owner or "
                         "admin")

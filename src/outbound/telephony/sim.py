@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import random
 import struct
 import wave
@@ -361,18 +362,26 @@ def _wav(key: int) -> bytes:
 
 
 def write_recording(directory: Path, attempt_id: int) -> Path:
-    """A short, real, playable WAV for a recorded call."""
+    """The recording of a simulated call: one of eight canned two-tone WAVs, written once
+    per directory and shared by every call that drew it (a real network's audio is each
+    call's own; the simulator has none to keep, and a file per call cost more than the
+    rest of the call's handling)."""
     key = attempt_id % 8
+    path = directory / f"sim-tone-{key}.wav"
+    if path in _WRITTEN and path.is_file():  # a stat, not a write
+        return path
     data = _WAVS.get(key)
     if data is None:
         data = _WAVS[key] = _wav(key)
-    path = directory / f"attempt-{attempt_id}.wav"
-    try:
-        path.write_bytes(data)
-    except FileNotFoundError:
-        directory.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(data)
+    os.replace(partial, path)  # whole or absent, even with two processes writing it
+    _WRITTEN.add(path)
     return path
+
+
+_WRITTEN: set[Path] = set()
 
 
 def profile_from_settings(config: dict[str, Any]) -> NetworkProfile:
