@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -298,7 +297,7 @@ class TwilioNetwork:
         except TwilioRestException as exc:
             status = int(exc.status or 0)
             if status == 429 or exc.code == 20429 or status >= 500:
-                wait = retry_after(self._http.last_headers().get("Retry-After"), time.time())
+                wait = retry_after(self._http.last_headers().get("Retry-After"), self.now())
                 return _Refused(wait, _describe(exc))
             outcome = Outcome.INVALID_NUMBER if exc.code in _INVALID_TO else (
                 Outcome.PROVIDER_ERROR)
