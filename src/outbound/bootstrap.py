@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from outbound.clock import Clock
 from outbound.config import Settings
+from outbound.domain.errors import OutboundError
 from outbound.engine.core import Engine, Tuning
 from outbound.engine.runner import Runner
 from outbound.store import Store
 from outbound.telephony.port import EventSink, Provider
 from outbound.telephony.registry import ProviderContext, build_provider
 from outbound.telephony.sim import SimulatedNetwork
+
+log = logging.getLogger(__name__)
 
 
 class AccountProviders:
@@ -43,6 +47,21 @@ class AccountProviders:
         """Build the account's provider afresh on next use (its settings changed); the old
         one still reports the calls it placed."""
         self.built.pop(account_id, None)
+
+    def webhook(self, account_id: int, hook: Any) -> None:
+        """A carrier's checked webhook for one of the account's calls (on the engine's loop):
+        to the account's adapter, if it takes webhooks."""
+        try:
+            provider = self.for_account(account_id)
+        except OutboundError as exc:
+            log.warning("account %s: a webhook came in, but its provider is unusable: %s",
+                        account_id, exc)
+            return
+        on_webhook = getattr(provider, "on_webhook", None)
+        if on_webhook is None:
+            log.warning("account %s: a webhook came in, but its provider takes none", account_id)
+            return
+        on_webhook(hook)
 
     def drop_all(self) -> None:
         """Forget every provider; calls still in the simulator are dropped unreported."""

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import uvicorn
@@ -38,6 +38,9 @@ from outbound.ingest.dnc import dnc_query, dnc_rows, import_dnc, write_dnc_csv
 from outbound.ingest.reader import open_text, read_table
 from outbound.scenario import load_into, load_scenario, parse_time
 from outbound.store import Store
+
+if TYPE_CHECKING:
+    from outbound.telephony.twiml import Webhook
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Outbound: paced, compliant, crash-safe bulk outbound dialing.")
@@ -201,7 +204,11 @@ async def _serve(settings: Settings, host: str, port: int, drain_seconds: float)
     def provider_changed(account_id: int) -> None:  # likewise
         loop.call_soon_threadsafe(application.providers.forget, account_id)
 
-    api = create_app(application.store, on_change=changed, on_provider_change=provider_changed)
+    def twilio_hook(account_id: int, hook: Webhook) -> None:  # likewise
+        loop.call_soon_threadsafe(application.providers.webhook, account_id, hook)
+
+    api = create_app(application.store, on_change=changed, on_provider_change=provider_changed,
+                     on_twilio=twilio_hook)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
                                     lifespan="off"))
     http = threading.Thread(target=server.run, name="http", daemon=True)

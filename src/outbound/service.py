@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Generic, TypeVar
 
 from sqlalchemy import and_, func, select
+from starlette.responses import FileResponse, Response, StreamingResponse
 
 from outbound.domain.contacts import IN_FLIGHT, ContactStatus, Outcome
 from outbound.domain.errors import InvalidInput, NotFound
@@ -294,15 +295,30 @@ def contact_with_timeline(store: Store, account_id: int, campaign_id: int,
         a.outcome, a.sip_code, a.duration, a.digit, bool(a.recording)) for a in attempts]
 
 
-def recording_file(store: Store, account_id: int, attempt_id: int) -> str:
-    """The path of an attempt's recording, if the attempt is this account's and was recorded."""
+MAX_RECORDING_BYTES = 200 * 1024 * 1024  # a recording fetched from the carrier, at most
+
+
+def recording_response(store: Store, account_id: int, attempt_id: int) -> Response:
+    """An attempt's recording as audio, if the attempt is this account's and was recorded: a
+    file this server wrote, or one Twilio keeps, fetched with the account's credentials (which
+    the client never sees)."""
     with reading(store.engine) as conn:
         row = conn.execute(select(call_attempts.c.recording, call_attempts.c.campaign_id).where(
             call_attempts.c.id == attempt_id)).first()
     if row is None or not row.recording or (
             store.campaigns.get(row.campaign_id).account_id != account_id):
         raise NotFound(f"no recording {attempt_id}")
-    return str(row.recording)
+    if not row.recording.startswith(("https://", "http://")):
+        return FileResponse(row.recording, media_type="audio/wav")
+    provider = store.accounts.get(account_id).provider
+    if provider.get("kind") != "twilio":
+        raise NotFound(f"recording {attempt_id} is kept by a provider the account no longer "
+                       "uses")
+    # The REST client is imported by the first request that needs it, not by every CLI start.
+    from outbound.telephony.twilio import fetch_recording  # noqa: PLC0415
+
+    chunks = fetch_recording(provider, row.recording, MAX_RECORDING_BYTES)
+    return StreamingResponse(chunks, media_type="audio/wav")
 
 
 # -- exports -----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outbound import __version__, web
-from outbound.api import errors, metrics, people
+from outbound.api import errors, metrics, people, twilio_hooks
 from outbound.api.errors import error_body
 from outbound.api.routes import MAX_UPLOAD_BYTES, router
 from outbound.store import Store
@@ -64,10 +64,12 @@ class _TooLarge(Exception):
 
 
 def create_app(store: Store, on_change: Callable[[], None] | None = None,
-               on_provider_change: Callable[[int], None] | None = None) -> FastAPI:
+               on_provider_change: Callable[[int], None] | None = None,
+               on_twilio: twilio_hooks.Deliver | None = None) -> FastAPI:
     """The API and the dashboard over `store`; `on_change` is called after a change the engine
     should see at once (a start, a pause, new contacts), `on_provider_change` with the account
-    whose telephony settings changed."""
+    whose telephony settings changed, `on_twilio` with each checked Twilio webhook (all three
+    from the API's worker threads)."""
     app = FastAPI(
         title="Outbound Partner API", version=__version__,
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
@@ -79,9 +81,11 @@ def create_app(store: Store, on_change: Callable[[], None] | None = None,
     app.state.store = store
     app.state.on_change = on_change
     app.state.on_provider_change = on_provider_change
+    app.state.on_twilio = on_twilio
     errors.install(app)
     app.include_router(people.router)
     app.include_router(router)
+    app.include_router(twilio_hooks.router)
     web.install(app)  # the dashboard's pages, after the API's own error handlers
 
     @app.get("/healthz", include_in_schema=False)

@@ -16,6 +16,7 @@ from outbound.domain.errors import (
     InvalidTransition,
     NotFound,
     OutboundError,
+    ProviderError,
 )
 
 
@@ -71,6 +72,7 @@ _STATUS: list[tuple[type[OutboundError], int, str]] = [
     (Forbidden, 403, "forbidden"),
     (Unauthorized, 401, "unauthorized"),
     (TooLarge, 413, "too_large"),
+    (ProviderError, 502, "provider"),  # the carrier would not hand something out
 ]
 
 

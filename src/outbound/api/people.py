@@ -75,6 +75,9 @@ def put_provider(account_id: AccountId, body: ProviderBody, caller: Manager,
     while the kind stays the same."""
     stored = store.accounts.get(account_id).provider
     data = merge_secrets(body.root.model_dump(by_alias=True), stored)
+    if data["kind"] == "twilio" and not data.get("auth_token"):
+        # Kept write-only, so optional in the body; but an account cannot dial Twilio without.
+        raise InvalidInput("auth_token", "is required for Twilio (it is kept once given)")
     if data["kind"] == "sim":
         try:
             profile_from_settings(data)

@@ -262,11 +262,14 @@ def reset_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: Obje
     return get_contact(account_id, campaign_id, contact_id, caller, store)
 
 
+
+
 @router.get("/recordings/{attempt_id}", response_class=FileResponse)
 def get_recording(account_id: AccountId, attempt_id: ObjectId, caller: Reader,
-                  store: StoreDep) -> FileResponse:
-    return FileResponse(service.recording_file(store, account_id, attempt_id),
-                        media_type="audio/wav")
+                  store: StoreDep) -> Response:
+    """A call's recording as audio: a file this server wrote, or one Twilio keeps, fetched
+    with the account's credentials (which the client never sees)."""
+    return service.recording_response(store, account_id, attempt_id)
 
 
 # -- stats and exports -------------------------------------------------------------------------

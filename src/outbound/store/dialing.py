@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    Text,
     bindparam,
     case,
     delete,
@@ -197,7 +198,9 @@ _END_ATTEMPT = update(call_attempts).where(
     call_attempts.c.id == bindparam("p_id"), call_attempts.c.ended_at.is_(None),
 ).values(ended_at=bindparam("p_at"), outcome=bindparam("p_outcome"),
          sip_code=bindparam("p_sip_code"), duration=bindparam("p_duration"),
-         recording=bindparam("p_recording"), status_after=bindparam("p_status_after"))
+         # A recording may have been attached already (Twilio's recording webhook).
+         recording=func.coalesce(bindparam("p_recording", type_=Text), call_attempts.c.recording),
+         status_after=bindparam("p_status_after"))
 _RELEASE_AGENT = update(agents).where(agents.c.busy_attempt_id == bindparam("p_attempt_id")
                                       ).values(busy_attempt_id=None, idle_since=bindparam("p_at"))
 

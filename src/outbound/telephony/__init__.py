@@ -1,1 +1,1 @@
-"""The telephony port and its adapters: the simulator (default), and later real carriers."""
+"""The telephony port and its adapters: the simulator (default), Twilio, and a SIP trunk."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from outbound import service
 from outbound.api.auth import MAX_ID
@@ -229,9 +229,8 @@ def contact_page(request: Request, account_id: WebAccountId, campaign_id: WebObj
 
 @router.get("/recordings/{attempt_id}")
 def recording(request: Request, account_id: WebAccountId, attempt_id: WebObjectId,
-              me: Viewer) -> FileResponse:
-    path = service.recording_file(store_of(request), account_id, attempt_id)
-    return FileResponse(path, media_type="audio/wav")
+              me: Viewer) -> Response:
+    return service.recording_response(store_of(request), account_id, attempt_id)
 
 
 @router.get("/outbound-campaigns/{campaign_id}/calls.csv")
