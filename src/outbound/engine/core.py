@@ -13,6 +13,7 @@ process or another, resets them with their attempt counted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import uuid
@@ -25,7 +26,7 @@ from sqlalchemy import bindparam, select
 
 from outbound.clock import Clock
 from outbound.domain.contacts import AfterCall, Outcome, after_call
-from outbound.domain.errors import CannotStart, InvalidTransition, ProviderError
+from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, ProviderError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.pacer import Pacer
@@ -373,7 +374,11 @@ class Engine:
         if now < run.idle_until:
             return run.idle_until
         blocks = 0
-        cap = self._provider(run.campaign.account_id).calls_per_second
+        try:
+            cap = self._provider(run.campaign.account_id).calls_per_second
+        except InvalidInput as exc:
+            self._cannot_dial(run, now, f"the account's telephony settings: {exc}")
+            return None
         while True:
             settings = run.settings
             if run.in_flight >= settings.concurrency:
@@ -485,6 +490,15 @@ class Engine:
         except ProviderError as exc:
             log.warning("originate failed for attempt %s: %s", attempt_id, exc)
             self._finish(live, Outcome.PROVIDER_ERROR, now)
+
+    def _cannot_dial(self, run: CampaignRun, now: float, why: str) -> None:
+        """Pause a campaign this engine cannot dial for (its account's provider cannot be
+        built), saying why; the others go on. A user resumes it once the cause is fixed."""
+        log.error("pausing campaign %s: %s", run.campaign.id, why)
+        # If it changed meanwhile, the refresh sees how.
+        with contextlib.suppress(InvalidTransition, CannotStart):
+            self.store.campaigns.act(run.campaign.id, CampaignAction.PAUSE, now, why=why)
+        run.stale = True
 
     def _nothing_due(self, run: CampaignRun, now: float) -> float | None:
         """Nothing claimable now: complete the campaign, or sleep until the next retry."""

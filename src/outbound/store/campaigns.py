@@ -162,8 +162,10 @@ class CampaignsRepo:
                               settings.to_dict()})
         return self.get(campaign_id)
 
-    def act(self, campaign_id: int, action: CampaignAction, now: float) -> CampaignStatus:
-        """Apply a lifecycle action atomically; a start without what it needs is refused."""
+    def act(self, campaign_id: int, action: CampaignAction, now: float,
+            why: str | None = None) -> CampaignStatus:
+        """Apply a lifecycle action atomically; a start without what it needs is refused.
+        `why` is kept with the event when the system, not a user, acted."""
         with self.engine.begin() as conn:
             row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).first()
             if row is None:
@@ -183,7 +185,7 @@ class CampaignsRepo:
             if done.rowcount != 1:
                 raise InvalidTransition("the campaign changed meanwhile; try again")
             log_event(conn, campaign_id, now, new.value if action is not CampaignAction.START
-                      else "started")
+                      else "started", detail={"why": why} if why else None)
             return new
 
     def start_due(self, now: float) -> float | None:
