@@ -100,6 +100,7 @@ _SIP_URI = re.compile(r"^sips?:[^\s<>\"]+$")
 REFUSED_RETRY_AFTER = 1.0  # seconds: how long the engine waits after a refusal for capacity
 MENU_PATIENCE = 8.0  # seconds after the prompt ends before a silent caller is hung up on
 AFTER_DIGIT = 1.0  # seconds between the digit pressed and the BYE
+REPORT_WAIT = 2.0  # seconds a call's end waits for its partner's end and its recording
 RETRIED_IDS = 50_000  # finished calls remembered so that a retried originate is recognised
 
 
@@ -738,6 +739,7 @@ class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
         self.apology: tuple[Path, float] | None = None
         self.ring_timer: _Timer | None = None
         self.timers: list[_Timer] = []
+        self.on_end: list[Callable[[], None]] = []  # run when this leg has ended
 
     # -- pjsua2's callbacks (on the phone's thread) -----------------------------------------
 
@@ -893,11 +895,31 @@ class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
                               EventKind.COMPLETED, now, outcome=outcome, sip_code=sip_code,
                               duration=duration,
                               recording=str(recording) if recording else None)
-            if recording is None:
-                self.owner.emit(event)
-            else:
-                self._emit_when_written(event, recording, time.monotonic() + 2.0)
+            self._report(event, recording,
+                         partner if partner is not None and not partner.ended else None)
+        for action in self.on_end:
+            action()
+        self.on_end.clear()
         self.phone.forget(self)
+
+    def _report(self, event: CallEvent, recording: Path | None, partner: _Leg | None) -> None:
+        """Send the call's end to the engine once its partner leg has ended too (so the
+        engine never counts call slots that are still taken) and its recording is written;
+        waiting at most REPORT_WAIT seconds for either."""
+        deadline = time.monotonic() + REPORT_WAIT
+        sent = False
+
+        def send() -> None:
+            nonlocal sent
+            if not sent:
+                sent = True
+                self._emit_when_written(event, recording, deadline)
+
+        if partner is None:
+            send()
+        else:
+            partner.on_end.append(send)
+            self.phone.after(REPORT_WAIT, send)
 
     # -- media ------------------------------------------------------------------------------
 
@@ -936,10 +958,10 @@ class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
         self.recorder = None
         self.audio = None
 
-    def _emit_when_written(self, event: CallEvent, path: Path, deadline: float) -> None:
+    def _emit_when_written(self, event: CallEvent, path: Path | None, deadline: float) -> None:
         """Report the call once its recording is a complete WAV file (pjsua2 writes the
         header when the recorder is destroyed, a clock tick or two after it is dropped)."""
-        if _wav_complete(path) or time.monotonic() > deadline:
+        if path is None or _wav_complete(path) or time.monotonic() > deadline:
             self.owner.emit(event)
         else:
             self.phone.after(0.02, lambda: self._emit_when_written(event, path, deadline))
