@@ -155,6 +155,42 @@ class Peer:
                 self.process.wait(5)
 
 
+def compare(rows: list[dict[str, str]], calls: dict[str, Call],
+            call_ids: dict[str, str | None]) -> list[str]:
+    """Where a call log (calls.csv rows) and the carrier's calls disagree; [] when they match
+    call by call.
+
+    Rows and calls are paired number by number in the order they were placed; where Outbound
+    kept the provider's call id (`call_ids`, attempt id -> SIP Call-ID), it must be the
+    carrier's. Each pair must agree on the outcome, the SIP code and whether it was answered,
+    and no call may be left over on either side.
+    """
+    problems = []
+    by_number: dict[str, list[Call]] = {}
+    for call in calls.values():  # in the order the carrier received them
+        by_number.setdefault(call.who, []).append(call)
+    for row in sorted(rows, key=lambda r: (r["started_at"], int(r["attempt_id"]))):
+        waiting = by_number.get(row["phone"])
+        if not waiting:
+            problems.append(f"attempt {row['attempt_id']} to {row['phone']} never reached SIPp")
+            continue
+        call = waiting.pop(0)
+        known = call_ids.get(row["attempt_id"])
+        if known is not None and known != call.call_id:
+            problems.append(f"attempt {row['attempt_id']} is call {known}, SIPp paired "
+                            f"{call.call_id}")
+        expected = EXPECTED.get(call.last)
+        if (row["outcome"], row["sip_code"]) != expected:
+            problems.append(f"attempt {row['attempt_id']} to {row['phone']}: logged "
+                            f"{row['outcome']}/{row['sip_code']}, SIPp did {call.steps}")
+        if bool(row["answered_at"]) != call.answered:
+            problems.append(f"attempt {row['attempt_id']}: answered_at {row['answered_at']!r} "
+                            f"but SIPp did {call.steps}")
+    problems.extend(f"SIPp call {c.call_id} to {c.who} ({c.steps}) is not in the call log"
+                    for left in by_number.values() for c in left)
+    return problems
+
+
 def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with closing(socket.socket(socket.AF_INET, kind)) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -668,8 +668,10 @@ class _Phone:
         self._legs[leg.call_id] = leg  # before the INVITE: callbacks may run inside makeCall
         leg.account.calls += 1
         try:
-            leg.makeCall(uri, param)
+            assert leg.sip is not None
+            leg.sip.makeCall(uri, param)
         except pj.Error as exc:
+            leg.sip = None  # never placed: its id is not pjsua2's to reuse
             if leg.ended:  # its DISCONNECTED already ran inside makeCall
                 return False
             if exc.status == _PJ_ETOOMANY and not leg.quiet:  # nothing was dialed
@@ -707,7 +709,32 @@ class _Phone:
                              owner.now(), outcome=Outcome.PROVIDER_ERROR))
 
 
-class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
+class _SipCall(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
+    """pjsua2's handle on one SIP call, passing its callbacks to the call's `_Leg`.
+
+    It is released inside its DISCONNECTED callback (which pjsua2 allows) and nowhere else:
+    pjsua2 reuses call ids, and a Call destroyed later unhooks, and hangs up, whichever new
+    call has taken its id meanwhile.
+    """
+
+    def __init__(self, account: _Account, leg: _Leg) -> None:
+        super().__init__(account)
+        self.leg: _Leg | None = leg
+
+    def onCallState(self, prm: Any) -> None:
+        if self.leg is not None:
+            self.leg.on_state(self, prm)
+
+    def onCallMediaState(self, prm: Any) -> None:
+        if self.leg is not None:
+            self.leg.on_media(self)
+
+    def onDtmfDigit(self, prm: Any) -> None:
+        if self.leg is not None:
+            self.leg.on_digit(str(prm.digit))
+
+
+class _Leg:
     """One SIP call: a customer, an agent-first agent, or (quiet) the agent a bridge dials.
 
     A quiet leg reports nothing to the engine: it belongs to its customer's call.
@@ -715,7 +742,7 @@ class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
 
     def __init__(self, phone: _Phone, account: _Account, owner: _Owner, call_id: str,
                  request: OriginateRequest, *, quiet: bool) -> None:
-        super().__init__(account)
+        self.sip: _SipCall | None = _SipCall(account, self)
         self.phone = phone
         self.account = account
         self.owner = owner
@@ -743,9 +770,9 @@ class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
 
     # -- pjsua2's callbacks (on the phone's thread) -----------------------------------------
 
-    def onCallState(self, prm: Any) -> None:
+    def on_state(self, sip: _SipCall, prm: Any) -> None:
         try:
-            info = self.getInfo()
+            info = sip.getInfo()
             state = info.state
             if state == pj.PJSIP_INV_STATE_EARLY and not self.rang:
                 self.rang = True
@@ -760,22 +787,25 @@ class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
                               reason=info.lastReason)
         except Exception:
             log.exception("call %s: state callback failed", self.call_id)
+        finally:
+            if self.ended:  # the handle goes when this callback returns (see _SipCall)
+                sip.leg = None
+                self.sip = None
 
-    def onCallMediaState(self, prm: Any) -> None:
+    def on_media(self, sip: _SipCall) -> None:
         try:
-            info = self.getInfo()
+            info = sip.getInfo()
             for media in info.media:
                 if (media.type == pj.PJMEDIA_TYPE_AUDIO
                         and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE):
-                    self.audio = self.getAudioMedia(media.index)
+                    self.audio = sip.getAudioMedia(media.index)
                     self._wire()
                     return
         except Exception:
             log.exception("call %s: media callback failed", self.call_id)
 
-    def onDtmfDigit(self, prm: Any) -> None:
+    def on_digit(self, digit: str) -> None:
         try:
-            digit = str(prm.digit)
             if self.menu is None or self.pressed or digit not in self.menu or self.ended:
                 return
             self.pressed = True
@@ -857,8 +887,10 @@ class _Leg(pj.Call):  # type: ignore[misc]  # pjsua2 has no type information
         if self.ended:
             return
         self.by_us = True
+        if self.sip is None:
+            return
         try:
-            self.hangup(pj.CallOpParam(True))
+            self.sip.hangup(pj.CallOpParam(True))
         except pj.Error as exc:  # already on its way out
             log.debug("call %s: hangup: %s", self.call_id, _describe(exc))
 
