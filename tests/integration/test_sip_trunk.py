@@ -175,6 +175,37 @@ def test_the_invite_carries_the_caller_id_the_number_and_offers_session_timers(
     on_a_line(carrier, tmp_path, script, p_asserted_identity=True)
 
 
+def test_with_credentials_the_trunk_registers_and_answers_digest_challenges(
+    tmp_path: Path,
+) -> None:
+    with peer.running("registrar", tmp_path / "registrar") as registrar:
+        async def script(line: Line) -> None:
+            await line.until(lambda: any(c.last == "register-ok"
+                                         for c in registrar.calls().values()), 5,
+                             "the REGISTER to be accepted")
+            call_id = line.provider.originate(customer(number("busy", 3)))
+            done = await line.ended(call_id)
+            assert (done.outcome, done.sip_code) == (Outcome.BUSY, 486)
+            steps = await line.until(lambda: (c := registrar.calls().get(call_id)) and c.done
+                                     and c.steps, 5, "the registrar's log")
+            assert steps == ["invite", "auth-ok", "486"]
+
+        on_a_line(registrar, tmp_path, script, username="acme", password="s3cret-pass",
+                  register=True, domain="127.0.0.1")
+
+
+def test_over_tcp_the_same_outcomes_come_back(tmp_path: Path) -> None:
+    with peer.running("carrier", tmp_path / "tcp", transport="tcp") as tcp:
+        async def script(line: Line) -> None:
+            busy = line.provider.originate(customer(number("decline", 5)))
+            assert (await line.ended(busy)).outcome is Outcome.REJECTED
+            answered = line.provider.originate(customer(number("short", 5)))
+            assert (await line.ended(answered)).outcome is Outcome.COMPLETED
+            assert all("SIP/2.0/TCP" in i for i in tcp.requests("INVITE"))
+
+        on_a_line(tcp, tmp_path, script, transport="tcp")
+
+
 # -- answered calls -------------------------------------------------------------------------
 
 

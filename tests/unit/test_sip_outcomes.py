@@ -44,7 +44,7 @@ def test_tcp_and_a_domain_shape_the_uris_and_the_registrar() -> None:
                 username="acme", password="s3cret-pass")
     assert tcp.uri("+14155550123") == "sip:+14155550123@127.0.0.1:5070;transport=tcp"
     assert tcp.identity("+14155550100") == "<sip:+14155550100@voice.example.net>"
-    assert tcp.registrar == "sip:voice.example.net;transport=tcp"
+    assert tcp.registrar == "sip:127.0.0.1:5070;transport=tcp"  # REGISTER via the proxy
     assert tcp.register
 
 

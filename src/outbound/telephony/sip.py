@@ -143,8 +143,9 @@ class Trunk:
 
     @property
     def registrar(self) -> str:
+        """Where REGISTER goes: the proxy (the address of record is user@domain)."""
         tail = ";transport=tcp" if self.transport == "tcp" else ""
-        return f"sip:{self.domain or f'{self.host}:{self.port}'}{tail}"
+        return f"sip:{self.host}:{self.port}{tail}"
 
 
 def _local_ip(host: str, port: int) -> str:
