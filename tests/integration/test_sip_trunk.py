@@ -277,6 +277,20 @@ def test_agent_first_the_agent_is_answered_before_the_customer_is_dialed_then_jo
     on_a_line(carrier, tmp_path, script)
 
 
+def test_a_session_refreshed_by_the_carrier_is_kept_up(tmp_path: Path) -> None:
+    with peer.running("session_timer", tmp_path / "timer") as carrier:
+        async def script(line: Line) -> None:
+            call_id = line.provider.originate(customer(number("answer", 9)))
+            await line.answered(call_id)
+            done = await line.ended(call_id)
+            assert done.outcome is Outcome.COMPLETED
+            assert done.duration is not None and done.duration > 1.4  # past the refresh
+            steps = carrier.calls()[call_id].steps
+            assert steps == ["invite", "answered", "refreshed-90", "bye-sent"]
+
+        on_a_line(carrier, tmp_path, script)
+
+
 def test_a_voice_menu_plays_and_reports_the_rfc4733_digit_then_hangs_up(
     carrier: Peer, tmp_path: Path,
 ) -> None:
