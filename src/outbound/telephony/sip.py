@@ -898,6 +898,9 @@ class _Leg:
     def finished(self, code: int | None, *, from_network: bool, reason: str = "") -> None:
         """The call is over: tell the engine how, and end what depended on it."""
         self.ended = True
+        # Queued first, so that its call slots are free before the engine, told of this end,
+        # can ask for another call.
+        self.phone.forget(self)
         for timer in (self.ring_timer, *self.timers):
             if timer is not None:
                 timer.cancel()
@@ -933,7 +936,6 @@ class _Leg:
         for action in self.on_end:
             action()
         self.on_end.clear()
-        self.phone.forget(self)
 
     def _report(self, event: CallEvent, recording: Path | None, partner: _Leg | None) -> None:
         """Send the call's end to the engine once its partner leg has ended too (so the
