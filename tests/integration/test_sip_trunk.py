@@ -333,7 +333,7 @@ def test_an_agent_who_cannot_be_reached_leaves_the_customer_abandoned_with_the_a
         call_id = line.provider.originate(customer(number("menu", 3)))  # holds for 15 s
         await line.answered(call_id)
         asked = loop.time()
-        nobody = f"sip:nobody@127.0.0.1:{peer._free_port()}"  # no one listens there
+        nobody = f"sip:nobody@127.0.0.1:{peer.free_port()}"  # no one listens there
         line.provider.bridge(call_id, AgentEndpoint(9, "ghost", None, None, nobody), None)
         done = await line.ended(call_id)
         assert done.outcome is Outcome.ABANDONED

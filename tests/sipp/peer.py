@@ -193,7 +193,7 @@ def compare(rows: list[dict[str, str]], calls: dict[str, Call],
     return problems
 
 
-def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with closing(socket.socket(socket.AF_INET, kind)) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -213,8 +213,8 @@ def start(scenario: str, directory: Path, *, transport: str = "udp") -> Peer:
     """Run tests/sipp/<scenario>.xml as a UAS on a free 127.0.0.1 port, from `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     write_dtmf_pcap(directory / "dtmf-1.pcap", "1")
-    port = _free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
-    media = _free_port() & ~1  # RTP on an even port
+    port = free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
+    media = free_port() & ~1  # RTP on an even port
     log = directory / f"{scenario}.log"
     errors = directory / f"{scenario}.errors"
     command = [

@@ -280,13 +280,19 @@ class SipTrunk:
 
 
 def build(context: ProviderContext, config: dict[str, Any]) -> SipTrunk:
-    """The account's SIP trunk; must be called on the engine's event loop."""
-    settings = parse_settings(config)
+    """The account's SIP trunk; must be called on the engine's event loop.
+
+    Settings the API accepted but the trunk cannot use fail each call (ProviderError), rather
+    than the scheduler."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         raise ProviderError("the SIP trunk runs inside the scheduler's event loop") from None
-    trunk = Trunk.from_settings(settings)
+    try:
+        settings = parse_settings(config)
+        trunk = Trunk.from_settings(settings)
+    except InvalidInput as exc:
+        raise ProviderError(f"the account's SIP settings cannot be used: {exc}") from None
     phone = _Phone.shared()
     try:
         phone.ask(functools.partial(phone.open_account, trunk))
