@@ -40,7 +40,8 @@ ALWAYS = {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", 
 
 
 def scenario(name: str, contacts: str, *, pacing: float, concurrency: int, attempts: int,
-             dial_mode: str = "customer-first", agents: int = 2) -> str:
+             dial_mode: str = "customer-first", agents: int = 2,
+             transfer: str = '{ department = "Sales" }') -> str:
     return f"""\
 [campaign]
 name = "{name}"
@@ -50,7 +51,7 @@ concurrency = {concurrency}
 attempts = {attempts}
 backoff_seconds = 1
 numbers = ["{CALLER_ID}"]
-transfer = {{ department = "Sales" }}
+transfer = {transfer}
 recording = true
 ring_timeout = 15
 
@@ -67,6 +68,11 @@ region = "US"
 [[departments]]
 name = "Sales"
 agents = {agents}
+
+[[voice_menus]]
+name = "confirm"
+prompt = "Press 1 to confirm your appointment, 2 to cancel it."
+options = {{ "1" = "confirm", "2" = "cancel" }}
 """
 
 
@@ -260,12 +266,30 @@ def test_an_agent_first_campaign_rings_the_agent_before_each_customer(
         {"completed": 2, "busy": 1, "invalid_number": 1})
 
 
+def test_a_voice_menu_campaign_stores_the_digit_each_customer_pressed(
+    site: Site, tmp_path: Path,
+) -> None:
+    contacts = [number("menu", 300 + i) for i in range(2)] + [number("busy", 300)]
+    campaign = site.load(tmp_path / "load", scenario(
+        "Menu", "contacts.csv", pacing=5, concurrency=2, attempts=1,
+        transfer='{ voice_menu = "confirm" }'), contacts)
+
+    rows = site.run(campaign, timeout=60)
+
+    assert_matches_the_carrier(site, campaign, rows)
+    by_phone = {row["phone"]: row for row in rows}
+    for phone in contacts[:2]:  # the carrier presses 1 (RFC 4733) 1.5 s after answering
+        assert (by_phone[phone]["outcome"], by_phone[phone]["digit"]) == ("completed", "1")
+        assert by_phone[phone]["recording"]
+    assert by_phone[contacts[2]]["digit"] == ""
+
+
 def test_a_short_burst_at_20_calls_per_second_loses_no_call(
     site: Site, tmp_path: Path,
 ) -> None:
     # Calls the carrier ends at once, and a few it answers for 0.2 s: 100 contacts at the
     # fastest pacing allowed. The full minute is `make bench` (bench/sip_load.py). Each test
-    # of this module dials numbers of its own (n from 100, 200 and 400).
+    # of this module dials numbers of its own (n from 100, 200, 300 and 400).
     kinds = ["busy", "not_found", "decline", "unavailable", "busy_everywhere"] * 18 + (
         ["short"] * 10)
     contacts = [number(kind, 400 + i) for i, kind in enumerate(kinds)]
