@@ -5,8 +5,9 @@ unavailable, overloaded, ring until cancelled) and the agents (who answer at the
 The account is set up the way an operator would: `outbound admin` and `campaigns load
 --draft`, then over HTTP the SIP provider, the agents' sip_uri and the start. When the
 campaign completes, its call log (calls.csv) must match what SIPp logged, call by call: the
-same calls (by SIP Call-ID, which Outbound keeps as the provider's call id), each with the
-outcome and SIP code of what the carrier did.
+same calls (paired number by number in the order placed, and by SIP Call-ID wherever the
+store kept the provider's call id), each with the outcome and SIP code of what the carrier
+did, and not one call more on either side (`sipp.peer.compare`).
 """
 
 from __future__ import annotations
