@@ -28,6 +28,8 @@ def test_each_kind_parses_with_its_own_keys() -> None:
 @pytest.mark.parametrize("data", [
     {"kind": "carrier-pigeon"},
     {"kind": "sip", "proxy": "127.0.0.1:5070"},  # not a SIP URI
+    {"kind": "sip", "proxy": "sips:127.0.0.1:5061"},  # TLS: not spoken by the SIP adapter
+    {"kind": "sip", "proxy": "sip:acme@127.0.0.1"},  # a user part: the proxy is a host
     {"kind": "sip", "proxy": "sip:h", "transport": "sctp"},
     {"kind": "sim", "proxy": "sip:h"},  # another kind's key
     {"kind": "twilio", "account_sid": "AC123", "callback_url": "https://x"},

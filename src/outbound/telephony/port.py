@@ -25,9 +25,10 @@ class EventKind(StrEnum):
     ANSWERED = "answered"  # the far end picked up
     DIGIT = "digit"  # a DTMF digit was pressed during a voice menu
     COMPLETED = "completed"  # the call ended; carries its outcome
-    # The network would not place the call for load (Twilio 429/20429, a 5xx on create, a SIP
-    # 503 before any ringing): nothing was dialed. The engine slows the campaign and the
-    # account, and queues the contact again after `retry_after` without charging an attempt.
+    # The network would not place the call for load (Twilio 429/20429 or a 5xx on create; no
+    # free call slot in the SIP stack): nothing was dialed. The engine slows the campaign and
+    # queues the contact again after `retry_after` without charging an attempt. (A SIP 503
+    # final response is a completed provider_error, which slows the campaign too.)
     REFUSED = "refused"
 
 

@@ -33,7 +33,9 @@ class SipProvider(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     kind: Literal["sip"]
-    proxy: Annotated[str, Field(pattern=r"^sips?:[^\s@]+$", max_length=300)]
+    # sip:HOST or sip:HOST:PORT (no sips: the adapter speaks UDP or TCP, not TLS)
+    proxy: Annotated[str, Field(pattern=r"^sip:(\[[0-9a-fA-F:.]+\]|[^\s@:;\[\]]+)(:\d{1,5})?$",
+                                max_length=300)]
     transport: Literal["udp", "tcp"] = "udp"
     username: Annotated[str | None, Field(max_length=200)] = None
     password: Annotated[str | None, Field(max_length=200)] = None

@@ -1,0 +1,1 @@
+"""SIPp scenarios and the harness that runs them (see peer.py)."""
