@@ -38,8 +38,9 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
 
+# make bench BENCH_ARGS="--only dial_rate --quick"  (bench/README.md lists the options)
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .outbound .pytest_cache .mypy_cache .ruff_cache

@@ -91,7 +91,8 @@ def _import_child(url: str, campaign_id: int, account_id: int, path: str,
               "rss_before_kib": before, "rss_peak_kib": _peak_rss_kib()})
 
 
-def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
+def bench_contacts_and_dnc(work: Path, contacts: int = CONTACT_ROWS,
+                           dnc_entries: int = DNC_ROWS) -> dict[str, Any]:
     url = f"sqlite:///{work / 'bench.db'}"
     store = Store.open(url)
     now = time.time()
@@ -100,14 +101,14 @@ def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
     # The DNC bulk import: 1,000,000 numbers in mixed formats, one per line.
     dnc_file = work / "dnc.txt"
     with dnc_file.open("w") as out:
-        for raw in contact_rows(DNC_ROWS, seed=7):
+        for raw in contact_rows(dnc_entries, seed=7):
             out.write(raw + "\n")
     began = time.perf_counter()
     with open_text(dnc_file) as text:
         dnc_report = import_dnc(store, account_id, dnc_rows(text, str(dnc_file)), "US", now)
     dnc_seconds = time.perf_counter() - began
 
-    numbers = contact_rows(CONTACT_ROWS)
+    numbers = contact_rows(contacts)
     csv_path = work / "contacts.csv"
     write_contacts_csv(csv_path, numbers)
     campaign_id = store.campaigns.create(account_id, CampaignSettings.parse({"name": "b"}), now)
@@ -130,7 +131,7 @@ def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
         if not (isinstance(r, Rejected) and "extension" in r.reason))
     report = result["report"]
     return {
-        "contacts_rows": CONTACT_ROWS,
+        "contacts_rows": contacts,
         "contacts_import_seconds": round(result["seconds"], 2),
         "contacts_imported": report["imported"],
         "contacts_invalid": report["invalid"],
@@ -143,7 +144,7 @@ def bench_contacts_and_dnc(work: Path) -> dict[str, Any]:
         "normalize_seconds": round(normalize_seconds, 2),
         "normalize_speedup": round(loop_seconds / normalize_seconds, 2),
         "normalize_rows_differing_from_plain_calls": differences,
-        "dnc_import_rows": DNC_ROWS,
+        "dnc_import_rows": dnc_entries,
         "dnc_import_seconds": round(dnc_seconds, 2),
         "dnc_added": dnc_report.added,
     }
@@ -191,11 +192,12 @@ def bench_dnc_lookup(work: Path, entries: int = BIG_DNC, lookups: int = 20_000
             "dnc_lookup_hits": hits}
 
 
-def main() -> dict[str, Any]:
+def main(scale: float = 1.0) -> dict[str, Any]:
+    """Every import figure; `scale` shrinks the row counts (0.1 for a quick look)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        results = bench_contacts_and_dnc(work)
-        results.update(bench_dnc_lookup(work))
+        results = bench_contacts_and_dnc(work, int(CONTACT_ROWS * scale), int(DNC_ROWS * scale))
+        results.update(bench_dnc_lookup(work, int(BIG_DNC * scale)))
     return results
 
 
