@@ -29,7 +29,7 @@ from outbound.domain.contacts import AfterCall, Outcome, after_call
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, ProviderError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.domain.pacer import Pacer
+from outbound.domain.pacer import Pacer, interval
 from outbound.domain.rotation import Rotation, pick_caller_id
 from outbound.domain.settings import (
     ABANDON_WINDOW_SECONDS,
@@ -141,6 +141,7 @@ class CampaignRun:
     # frees up (`needs_agent`): a step looks only at the campaigns that are due.
     wake_at: float = float("-inf")
     needs_agent: bool = False
+    sent_at: float = float("-inf")  # when its last call went out to the network
     throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
     congested_at: float = float("-inf")
 
@@ -316,11 +317,14 @@ class Engine:
         if waiting is not None:
             wakes.append(waiting)
         runs = list(self.runs.values())
-        if len(runs) > 1:  # who dials first takes the account's carrier slots: take turns
+        if len(runs) > 1 and self._gates:  # who dials first takes the carrier's slots: turns
+            # (Only then: a fixed order lets campaigns that fell due together drift apart,
+            # so that each later step has fewer to dial at once.)
             self._turn = (self._turn + 1) % len(runs)
             runs = runs[self._turn:] + runs[:self._turn]
         agents_freed, self._agents_freed = self._agents_freed, False
         refresh = self.tuning.refresh
+        clock = self.clock
         for run in runs:
             # Look again by the refresh interval at the latest, for changes made elsewhere.
             if (min(run.wake_at, run.refreshed_at + refresh) > now
@@ -329,7 +333,9 @@ class Engine:
                     wakes.append(run.wake_at)
                 continue
             run.needs_agent = False
-            wake = self._dial(run, now)
+            # On the wall clock the campaigns before this one took time: dial on the time
+            # it is now, so a campaign's dials leave no closer together than its pacing.
+            wake = self._dial(run, max(now, clock.now()))
             if wake is not None:
                 wakes.append(wake)
             run.wake_at = wake if wake is not None else float("inf")
@@ -475,6 +481,10 @@ class Engine:
                         CallState.AGENT_LEG if agent else CallState.DIALING,
                         now + self.tuning.ring_watchdog, agent=agent)
         self.calls[attempt_id] = live
+        # Paced at the claim; the claim's transaction takes a varying time, so space the
+        # requests to the network too (a hold of a millisecond or so, on the wall clock only).
+        self.clock.hold(run.sent_at + interval(run.settings.pacing * run.throttle))
+        run.sent_at = self.clock.now()
         try:
             if agent is not None:
                 assert run.target is not None

@@ -62,7 +62,7 @@ class Runner:
         if self._step_timer is not None:
             self._step_timer.cancel()
         self._step_at = when
-        self._step_timer = self.clock.call_at(when, self._step)
+        self._step_timer = self.clock.call_at_precisely(when, self._step)
 
     def _step(self) -> None:
         self._step_at = float("inf")
