@@ -579,19 +579,7 @@ class Engine:
         due = now + (event.retry_after if event.retry_after is not None
                      else self.tuning.default_retry_after)
         done = self.store.dialing.refused(ref, now, due, event.sip_code)
-        if live is not None:
-            self.calls.pop(ref.attempt_id, None)
-            if event.leg is Leg.CUSTOMER and live.agent_call_id:
-                self._hangup(live.account_id, live.agent_call_id)
-        if not done:
-            return
-        self._agents_changed = True
-        self._agents_freed = True
-        run = self.runs.get(ref.campaign_id)
-        if run is not None:
-            run.wake_at = float("-inf")
-            run.in_flight = max(0, run.in_flight - 1)
-            run.retry_due = min(run.retry_due, due)
+        self._ended(live, ref, done, now, due, hang_up_partner=event.leg is Leg.CUSTOMER)
 
     def _apply_agent_leg(self, live: LiveCall | None, ref: AttemptRef, event: CallEvent) -> None:
         if live is None:
@@ -692,9 +680,16 @@ class Engine:
         done = self.store.dialing.finish(ref, outcome, after, now, sip_code=sip_code,
                                          duration=duration, recording=recording,
                                          phone=live.phone if live else None)
+        self._ended(live, ref, done, now, after.due_at)
+
+    def _ended(self, live: LiveCall | None, ref: AttemptRef, done: bool, now: float,
+               due: float | None, *, hang_up_partner: bool = True) -> None:
+        """Forget a call that ended (or never went out), free what it held, and wake its
+        campaign; `done` says whether the store moved its contact (not a straggler)."""
         if live is not None:
             self.calls.pop(ref.attempt_id, None)
-            if live.agent_call_id and live.agent_call_id != live.call_id:
+            if (hang_up_partner and live.agent_call_id
+                    and live.agent_call_id != live.call_id):
                 self._hangup(live.account_id, live.agent_call_id)
             if live.agent is not None:
                 self._agents_changed = True
@@ -707,9 +702,9 @@ class Engine:
         if run is not None:
             run.wake_at = float("-inf")
             run.in_flight = max(0, run.in_flight - 1)
-            run.idle_until = min(run.idle_until, after.due_at if after.due_at else now)
-            if after.due_at is not None:
-                run.retry_due = min(run.retry_due, after.due_at)
+            run.idle_until = min(run.idle_until, due if due else now)
+            if due is not None:
+                run.retry_due = min(run.retry_due, due)
 
     def _hangup(self, account_id: int, call_id: str,
                 reason: HangupReason = HangupReason.NORMAL) -> None:
