@@ -171,6 +171,25 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str,
         time.sleep(interval)
 
 
+def store_snapshot(db_path: Path, database_url: str | None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the store (SQLite at `db_path`, else PostgreSQL at
+    `database_url`), read beside a running server: for "this request changed nothing"."""
+    if database_url is None:
+        uri = f"file:{db_path}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
+                    for t in tables}
+    import psycopg
+
+    with psycopg.connect(database_url, connect_timeout=5) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+        return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
+                for t in tables}
+
+
 def one_line(stderr: str) -> str:
     """The single line a refused command printed on stderr (failing if it printed more)."""
     lines = [line for line in stderr.splitlines() if line.strip()]

@@ -13,7 +13,6 @@ import csv
 import io
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 import wave
@@ -26,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_support import Outbound, contacts_csv, wait_for
+from e2e_support import Outbound, contacts_csv, store_snapshot, wait_for
 
 from outbound.api.auth import tokens
 from outbound.engine.report import CALLS_HEADER
@@ -139,20 +138,7 @@ class Server:
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table of the store, read beside the server."""
-        if self.database_url is None:
-            uri = f"file:{self.cli.db_path}?mode=ro"
-            with closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
-                tables = [r[0] for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-                return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
-                        for t in tables}
-        import psycopg
-
-        with psycopg.connect(self.database_url, connect_timeout=5) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
-            return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
-                    for t in tables}
+        return store_snapshot(self.cli.db_path, self.database_url)
 
 
 def _set_up_accounts(cli: Outbound, directory: Path) -> tuple[int, int, int, dict[str, str]]:

@@ -14,7 +14,6 @@ import csv
 import io
 import signal
 import socket
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -24,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_support import Outbound, wait_for
+from e2e_support import Outbound, store_snapshot, wait_for
 
 from outbound.telephony.twiml import APOLOGY
 from twilio_carrier import AUTH_TOKEN, Carrier, CarrierCall, Fate
@@ -109,20 +108,7 @@ class Run:
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, read beside the server."""
-        if self.database_url is None:
-            uri = f"file:{self.cli.db_path}?mode=ro"
-            with closing(sqlite3.connect(uri, uri=True, timeout=30)) as conn:
-                tables = [r[0] for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-                return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
-                        for t in tables}
-        import psycopg
-
-        with psycopg.connect(self.database_url, connect_timeout=5) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
-            return {t: conn.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall()
-                    for t in tables}
+        return store_snapshot(self.cli.db_path, self.database_url)
 
     def run_campaign(self, name: str, body: dict[str, Any], phones: list[str],
                      timeout: float = 120) -> None:
