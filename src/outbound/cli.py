@@ -38,6 +38,7 @@ from outbound.ingest.dnc import dnc_query, dnc_rows, import_dnc, write_dnc_csv
 from outbound.ingest.reader import open_text, read_table
 from outbound.scenario import load_into, load_scenario, parse_time
 from outbound.store import Store
+from outbound.store.db import Checkpointer
 
 if TYPE_CHECKING:
     from outbound.telephony.twiml import Webhook
@@ -149,14 +150,15 @@ async def _run_worker(settings: Settings, drain_seconds: float) -> int:
         loop.add_signal_handler(sig, stop.set)
     err.print(f"worker {application.engine.worker_id} started on {settings.store_url()}",
               highlight=False)
-    application.runner.start()
-    webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop), stop))
-    await stop.wait()
-    await webhooks
-    if failure:
-        application.runner.stop()
-    else:
-        await drain(application, drain_seconds)
+    with Checkpointer(application.store.engine):
+        application.runner.start()
+        webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop), stop))
+        await stop.wait()
+        await webhooks
+        if failure:
+            application.runner.stop()
+        else:
+            await drain(application, drain_seconds)
     application.store.close()
     if failure:
         err.print(f"[bold red]worker stopped:[/] {failure[0]}", highlight=False)
@@ -214,17 +216,18 @@ async def _serve(settings: Settings, host: str, port: int, drain_seconds: float)
     http = threading.Thread(target=server.run, name="http", daemon=True)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.stop)
-    application.runner.start()
-    delivering = asyncio.Event()
-    webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop),
-                                                delivering))
-    http.start()
-    err.print(f"serving http://{host}:{port}/api/v1/docs on {settings.store_url()}",
-              highlight=False)
-    await asyncio.to_thread(http.join)  # returns on SIGINT/SIGTERM, or if it cannot listen
-    await drain(application, drain_seconds)
-    delivering.set()
-    await webhooks
+    with Checkpointer(application.store.engine):
+        application.runner.start()
+        delivering = asyncio.Event()
+        webhooks = asyncio.create_task(delivery.run(application.store, RealClock(loop),
+                                                    delivering))
+        http.start()
+        err.print(f"serving http://{host}:{port}/api/v1/docs on {settings.store_url()}",
+                  highlight=False)
+        await asyncio.to_thread(http.join)  # returns on SIGINT/SIGTERM, or if it cannot listen
+        await drain(application, drain_seconds)
+        delivering.set()
+        await webhooks
     application.store.close()
     if failure:
         err.print(f"[bold red]scheduler stopped:[/] {failure[0]}", highlight=False)

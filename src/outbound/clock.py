@@ -27,14 +27,11 @@ class Clock(Protocol):
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle: ...
 
-    def call_at_precisely(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+    def call_at_precisely(self, when: float, callback: Callable[[], None],
+                          meanwhile: Callable[[float], None] | None = None) -> TimerHandle:
         """Like `call_at`, for a moment that must not be missed by a fraction of a millisecond
-        (a paced dial)."""
-        ...
-
-    def hold(self, until: float) -> None:
-        """Return no earlier than `until` (a few milliseconds away at most): for spacing two
-        requests to the network exactly. Nothing to wait for in virtual time."""
+        (a paced dial). A clock that wakes up early to be on time first runs
+        `meanwhile(when)`, work that must be over before `when`, rather than only wait."""
         ...
 
 
@@ -67,11 +64,9 @@ class VirtualClock:
         heapq.heappush(self._heap, timer)
         return timer
 
-    def call_at_precisely(self, when: float, callback: Callable[[], None]) -> TimerHandle:
-        return self.call_at(when, callback)  # virtual time is always exact
-
-    def hold(self, until: float) -> None:
-        pass  # time stands still while a callback runs
+    def call_at_precisely(self, when: float, callback: Callable[[], None],
+                          meanwhile: Callable[[float], None] | None = None) -> TimerHandle:
+        return self.call_at(when, callback)  # virtual time is always exact: never early
 
     def run_next(self) -> bool:
         """Advance to the earliest pending moment and run it; False when nothing is pending."""
@@ -111,22 +106,18 @@ class RealClock:
         loop = self._loop or asyncio.get_running_loop()
         return loop.call_later(max(0.0, when - time.time()), callback)
 
-    def call_at_precisely(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+    def call_at_precisely(self, when: float, callback: Callable[[], None],
+                          meanwhile: Callable[[float], None] | None = None) -> TimerHandle:
         """The loop wakes up to a millisecond late (epoll's timeout is in whole milliseconds,
         rounded up), which at 20 calls/s loses 1–2% of the dials: wake `PRECISION_LEAD`
-        early instead and wait out the rest on the CPU. The wait blocks the loop for at most
-        that long."""
+        early instead, run `meanwhile`, and wait out the rest. The wait blocks the loop for
+        at most that long."""
         loop = self._loop or asyncio.get_running_loop()
-        timer = _PreciseTimer(when, callback)
+        timer = _PreciseTimer(when, callback, meanwhile)
         timer.handle = loop.call_later(max(0.0, when - time.time() - PRECISION_LEAD), timer.fire)
         return timer
 
 
-    def hold(self, until: float) -> None:
-        _wait_until(min(until, time.time() + MAX_HOLD))
-
-
-MAX_HOLD = 0.05  # seconds: a hold never blocks the loop longer than this
 PRECISION_LEAD = 0.002  # seconds; the loop's lateness is under this at p99 on an idle machine
 
 
@@ -144,10 +135,15 @@ def _wait_until(moment: float) -> None:
 class _PreciseTimer:
     when: float
     callback: Callable[[], None] | None
+    meanwhile: Callable[[float], None] | None
     handle: asyncio.TimerHandle | None = None
 
     def fire(self) -> None:
-        callback = self.callback
+        if self.callback is None:
+            return
+        if self.meanwhile is not None:
+            self.meanwhile(self.when)
+        callback = self.callback  # `meanwhile` may have cancelled it
         if callback is None:
             return
         _wait_until(self.when)  # at most PRECISION_LEAD

@@ -29,7 +29,7 @@ from outbound.domain.contacts import AfterCall, Outcome, after_call
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, ProviderError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.domain.pacer import Pacer, interval
+from outbound.domain.pacer import Pacer
 from outbound.domain.rotation import Rotation, pick_caller_id
 from outbound.domain.settings import (
     ABANDON_WINDOW_SECONDS,
@@ -77,7 +77,11 @@ class Tuning:
     ring_watchdog: float = 180.0  # a call not answered by then is presumed stuck
     call_watchdog: float = 4 * 3600.0  # an answered call longer than this is presumed stuck
     abandon_window: float = ABANDON_WINDOW_SECONDS
+    # Events that come in within this long of each other are recorded in one transaction
+    # (see Runner.on_event); 0 records each at once.
+    event_batch: float = 0.002
     max_blocks_per_step: int = 500  # DNC blocks are free of pacing; bound the work per step
+    max_claims_per_batch: int = 50  # a step's claims commit together, this many at most
     # Congestion (a refused originate, a SIP 503) halves a campaign's pace, at most once per
     # `congestion_hold`; every `recovery` seconds without one gives back an eighth of it.
     congestion_hold: float = 0.25
@@ -141,7 +145,6 @@ class CampaignRun:
     # frees up (`needs_agent`): a step looks only at the campaigns that are due.
     wake_at: float = float("-inf")
     needs_agent: bool = False
-    sent_at: float = float("-inf")  # when its last call went out to the network
     throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
     congested_at: float = float("-inf")
 
@@ -195,6 +198,9 @@ class Engine:
         self._gates: dict[int, Pacer] = {}  # per account: its carrier's calls-per-second cap
         self._agents_freed = False
         self._turn = 0
+        # A step's claims share one transaction; their calls go out once it commits.
+        self._claims: contextlib.ExitStack | None = None
+        self._placing: list[tuple[CampaignRun, Claimed, int, str, float]] = []
 
     def attach(self, providers: Providers) -> None:
         self.providers = providers
@@ -323,6 +329,18 @@ class Engine:
             self._turn = (self._turn + 1) % len(runs)
             runs = runs[self._turn:] + runs[:self._turn]
         agents_freed, self._agents_freed = self._agents_freed, False
+        try:
+            self._dial_due(runs, now, agents_freed, wakes)
+        except BaseException as exc:
+            stack, self._claims, self._placing = self._claims, None, []
+            if stack is not None:  # roll the step's claims back: none of them went out
+                stack.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._send_claimed()
+        return min(wakes) if wakes else None
+
+    def _dial_due(self, runs: list[CampaignRun], now: float, agents_freed: bool,
+                  wakes: list[float]) -> None:
         refresh = self.tuning.refresh
         clock = self.clock
         for run in runs:
@@ -339,7 +357,27 @@ class Engine:
             if wake is not None:
                 wakes.append(wake)
             run.wake_at = wake if wake is not None else float("inf")
-        return min(wakes) if wakes else None
+
+    def _claiming(self) -> None:
+        """Open the step's claim transaction, if it is not open yet."""
+        if self._claims is None:
+            stack = contextlib.ExitStack()
+            stack.enter_context(self.store.dialing.pinned.batch())
+            self._claims = stack
+
+    def _send_claimed(self) -> None:
+        """Commit the claims made so far, then place their calls: a call never goes out
+        before the store knows of it. Anything else that writes (a campaign's completion, a
+        pause, a release) comes after this, on a connection of its own."""
+        stack, self._claims = self._claims, None
+        if stack is None:
+            return
+        try:
+            stack.close()
+        finally:
+            placing, self._placing = self._placing, []
+        for run, claimed, attempt_id, caller_id, now in placing:
+            self._place(run, claimed, attempt_id, caller_id, None, now)
 
     def _refresh(self, run: CampaignRun, now: float) -> bool:
         """Re-read the campaign if it changed; False when it is no longer ours to dial."""
@@ -363,6 +401,7 @@ class Engine:
             run.retry_due = float("-inf")
             if campaign.status.terminal:
                 self.runs.pop(campaign.id, None)
+                self._send_claimed()
                 self.store.campaigns.release(self.worker_id, [campaign.id])
                 return False
         return True
@@ -409,15 +448,29 @@ class Engine:
             return self._nothing_due(run, now)
 
     def _dial_one(self, run: CampaignRun, now: float) -> str:
-        """Claim and place one call: 'dialed', 'blocked', 'no_agent' or 'none'."""
-        try:
-            outcome = self._claim_one(run, now)
-        except _NoAgentFree:  # the claim was rolled back: the contact stays where it was
-            return "no_agent"
+        """Claim one call and place it (customer-first: once the step's claims commit):
+        'dialed', 'blocked', 'no_agent' or 'none'."""
+        if run.settings.dial_mode is DialMode.AGENT_FIRST:
+            # Its transaction rolls back when no agent can be reserved: a transaction of its
+            # own, never part of the step's.
+            self._send_claimed()
+            try:
+                outcome = self._claim_one(run, now)
+            except _NoAgentFree:  # rolled back: the contact stays where it was
+                return "no_agent"
+            if isinstance(outcome, str):
+                return outcome
+            claimed, attempt_id, caller_id, agent = outcome
+            self._place(run, claimed, attempt_id, caller_id, agent, now)
+            return "dialed"
+        self._claiming()
+        outcome = self._claim_one(run, now)
         if isinstance(outcome, str):
             return outcome
-        claimed, attempt_id, caller_id, agent = outcome
-        self._place(run, claimed, attempt_id, caller_id, agent, now)
+        claimed, attempt_id, caller_id, _ = outcome
+        self._placing.append((run, claimed, attempt_id, caller_id, now))
+        if len(self._placing) >= self.tuning.max_claims_per_batch:
+            self._send_claimed()
         return "dialed"
 
     def _claim_one(self, run: CampaignRun, now: float
@@ -481,10 +534,14 @@ class Engine:
                         CallState.AGENT_LEG if agent else CallState.DIALING,
                         now + self.tuning.ring_watchdog, agent=agent)
         self.calls[attempt_id] = live
-        # Paced at the claim; the claim's transaction takes a varying time, so space the
-        # requests to the network too (a hold of a millisecond or so, on the wall clock only).
-        self.clock.hold(run.sent_at + interval(run.settings.pacing * run.throttle))
-        run.sent_at = self.clock.now()
+        # Paced at the claim; the claim's transaction takes a varying time, so the next dial
+        # is paced from the moment this request leaves (the same moment in virtual time).
+        sent = self.clock.now()
+        run.pacer = run.pacer.sent(sent, run.settings.pacing * run.throttle)
+        cap = self._provider(run.campaign.account_id).calls_per_second
+        if cap is not None:
+            gate = self._gates[run.campaign.account_id]
+            self._gates[run.campaign.account_id] = gate.sent(sent, cap)
         try:
             if agent is not None:
                 assert run.target is not None
@@ -504,6 +561,7 @@ class Engine:
     def _cannot_dial(self, run: CampaignRun, now: float, why: str) -> None:
         """Pause a campaign this engine cannot dial for (its account's provider cannot be
         built), saying why; the others go on. A user resumes it once the cause is fixed."""
+        self._send_claimed()
         log.error("pausing campaign %s: %s", run.campaign.id, why)
         # If it changed meanwhile, the refresh sees how.
         with contextlib.suppress(InvalidTransition, CannotStart):
@@ -512,6 +570,7 @@ class Engine:
 
     def _nothing_due(self, run: CampaignRun, now: float) -> float | None:
         """Nothing claimable now: complete the campaign, or sleep until the next retry."""
+        self._send_claimed()
         dialing = self.store.dialing
         if run.in_flight == 0 and not dialing.has_work(run.campaign.id):
             try:
@@ -529,6 +588,24 @@ class Engine:
         return run.idle_until
 
     # -- call events -----------------------------------------------------------------------
+
+    def apply_all(self, events: list[CallEvent], until: float = float("inf")) -> int:
+        """Record events that came in together, in order, in one transaction; stop early
+        once the clock reaches `until` (a dial is due). Returns how many were recorded, at
+        least one. A failure loses the batch, as if the process had died before it: the
+        contacts' leases run out and the sweeper resets them."""
+        if len(events) == 1:
+            self.apply(events[0])
+            return 1
+        done = 0
+        clock = self.clock
+        with self.store.dialing.pinned.batch():
+            for event in events:
+                self.apply(event)
+                done += 1
+                if clock.now() >= until:
+                    break
+        return done
 
     def apply(self, event: CallEvent) -> None:
         """Record a provider event; duplicates and stragglers change nothing."""

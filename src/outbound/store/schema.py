@@ -86,6 +86,9 @@ agents = Table(
     Column("idle_since", Float, nullable=False),  # longest-idle first
     UniqueConstraint("account_id", "name"),
     Index("ix_agents_free", "department_id", "busy_attempt_id", "idle_since"),
+    # A call's end frees its agent by this (only busy agents are in it).
+    Index("ix_agents_busy", "busy_attempt_id", sqlite_where=text("busy_attempt_id IS NOT NULL"),
+          postgresql_where=text("busy_attempt_id IS NOT NULL")),
 )
 
 voice_menus = Table(
