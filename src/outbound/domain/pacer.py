@@ -27,6 +27,12 @@ def _after(base: float, step: float) -> float:
     """The first float at least `step` after `base`: at POSIX-time magnitudes a float is only
     about 0.24 µs fine, and a plain sum can land short."""
     moment = base + step
+    if base >= step > 0:
+        # Then base <= moment <= 2 * base, so `moment - base` is exact (Sterbenz): the
+        # comparison needs no fractions.
+        while moment - base < step:
+            moment = math.nextafter(moment, math.inf)
+        return moment
     while Fraction(moment) - Fraction(base) < Fraction(step):
         moment = math.nextafter(moment, math.inf)
     return moment

@@ -14,6 +14,7 @@ process or another, resets them with their attempt counted.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import random
 import uuid
@@ -166,6 +167,18 @@ class CampaignRun:
         return self.campaign.settings
 
 
+@dataclass(frozen=True, slots=True)
+class _Dial:
+    """A claimed call, committed or about to be, waiting to go out."""
+
+    run: CampaignRun
+    claimed: Claimed
+    attempt_id: int
+    caller_id: str
+    agent: ReservedAgent | None
+    at: float  # the moment it was claimed for: its dial start
+
+
 @dataclass(slots=True)
 class Counters:
     """What this engine did, for reports and tests."""
@@ -198,9 +211,17 @@ class Engine:
         self._gates: dict[int, Pacer] = {}  # per account: its carrier's calls-per-second cap
         self._agents_freed = False
         self._turn = 0
-        # A step's claims share one transaction; their calls go out once it commits.
+        # When each run is next due (its `wake_at`) and due to be re-read (`refreshed_at` +
+        # refresh), as heaps of (moment, campaign id) that may hold stale entries: a step
+        # pops what is due instead of looking at every run.
+        self._wakes: list[tuple[float, int]] = []
+        self._refreshes: list[tuple[float, int]] = []
+        self._needing_agent: set[int] = set()
+        # A step's claims share one transaction; their calls go out once it has committed,
+        # at `dispatch`.
         self._claims: contextlib.ExitStack | None = None
-        self._placing: list[tuple[CampaignRun, Claimed, int, str, float]] = []
+        self._claimed: list[_Dial] = []  # in the open transaction
+        self._ready: list[_Dial] = []  # committed, to dispatch
 
     def attach(self, providers: Providers) -> None:
         self.providers = providers
@@ -243,6 +264,8 @@ class Engine:
             random.Random(campaign.seed * 1_000_003 + campaign.rotation_cursor),
             self.store.dialing.in_flight(campaign_id), refreshed_at=now,
         )
+        self._wake(self.runs[campaign_id], float("-inf"))
+        heapq.heappush(self._refreshes, (now + self.tuning.refresh, campaign_id))
         log.info("%s owns campaign %s", self.worker_id, campaign_id)
 
     def _heartbeat(self, now: float) -> None:
@@ -290,7 +313,7 @@ class Engine:
                 self._agents_freed = True
                 run = self.runs.get(orphan.campaign_id)
                 if run is not None:
-                    run.wake_at = float("-inf")
+                    self._wake(run, float("-inf"))
                     run.in_flight = max(0, run.in_flight - 1)
                     run.idle_until = min(run.idle_until, after.due_at or now)
                     if after.due_at is not None:
@@ -310,7 +333,7 @@ class Engine:
             self._last_acquire = float("-inf")
         for run in self.runs.values():
             run.stale = True
-            run.wake_at = float("-inf")
+            self._wake(run, float("-inf"))
             run.idle_until = float("-inf")
             run.retry_due = float("-inf")
 
@@ -322,41 +345,77 @@ class Engine:
         waiting = self._serve_waiting(now)
         if waiting is not None:
             wakes.append(waiting)
-        runs = list(self.runs.values())
-        if len(runs) > 1 and self._gates:  # who dials first takes the carrier's slots: turns
-            # (Only then: a fixed order lets campaigns that fell due together drift apart,
-            # so that each later step has fewer to dial at once.)
-            self._turn = (self._turn + 1) % len(runs)
-            runs = runs[self._turn:] + runs[:self._turn]
         agents_freed, self._agents_freed = self._agents_freed, False
+        runs = self._due(now, agents_freed)
         try:
-            self._dial_due(runs, now, agents_freed, wakes)
+            self._dial_due(runs, now, agents_freed)
         except BaseException as exc:
-            stack, self._claims, self._placing = self._claims, None, []
+            stack, self._claims, self._claimed = self._claims, None, []
             if stack is not None:  # roll the step's claims back: none of them went out
                 stack.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        self._send_claimed()
+        self._commit_claims()
+        nxt = self._next_wake()
+        if nxt is not None:
+            wakes.append(nxt)
         return min(wakes) if wakes else None
 
-    def _dial_due(self, runs: list[CampaignRun], now: float, agents_freed: bool,
-                  wakes: list[float]) -> None:
+    def _wake(self, run: CampaignRun, when: float) -> None:
+        """Set when a run is next due (inf: only an event or a change wakes it)."""
+        run.wake_at = when
+        if when != float("inf"):
+            heapq.heappush(self._wakes, (when, run.campaign.id))
+
+    def _due(self, now: float, agents_freed: bool) -> list[CampaignRun]:
+        """The runs that may have something to do at `now`."""
+        due: dict[int, None] = {}
+        for heap in (self._wakes, self._refreshes):
+            while heap and heap[0][0] <= now:
+                due[heapq.heappop(heap)[1]] = None
+        if agents_freed:
+            due.update(dict.fromkeys(self._needing_agent))
+        runs = [run for cid in due if (run := self.runs.get(cid)) is not None]
+        if len(self.runs) > 1 and self._gates:  # who dials first takes the carrier's slots:
+            # turns. (Only then: a fixed order lets campaigns that fell due together drift
+            # apart, so that each later step has fewer to dial at once.)
+            self._turn = (self._turn + 1) % len(self.runs)
+            position = {cid: i for i, cid in enumerate(self.runs)}
+            count, turn = len(self.runs), self._turn
+            runs.sort(key=lambda run: (position[run.campaign.id] - turn) % count)
+        return runs
+
+    def _next_wake(self) -> float | None:
+        """The earliest moment a run is due (stale entries dropped on the way)."""
+        heap = self._wakes
+        while heap:
+            when, cid = heap[0]
+            run = self.runs.get(cid)
+            if run is not None and run.wake_at == when:
+                return when
+            heapq.heappop(heap)
+        return None
+
+    def dispatch(self) -> None:
+        """Place the calls the last step claimed (and committed). A runner on the wall clock
+        may step a moment early, claiming at the moment due, and dispatch at that moment."""
+        ready, self._ready = self._ready, []
+        for dial in ready:
+            self._place(dial)
+
+    def _dial_due(self, runs: list[CampaignRun], now: float, agents_freed: bool) -> None:
         refresh = self.tuning.refresh
         clock = self.clock
         for run in runs:
             # Look again by the refresh interval at the latest, for changes made elsewhere.
             if (min(run.wake_at, run.refreshed_at + refresh) > now
                     and not (agents_freed and run.needs_agent)):
-                if run.wake_at != float("inf"):
-                    wakes.append(run.wake_at)
-                continue
+                continue  # a stale entry: its moment changed since
             run.needs_agent = False
+            self._needing_agent.discard(run.campaign.id)
             # On the wall clock the campaigns before this one took time: dial on the time
             # it is now, so a campaign's dials leave no closer together than its pacing.
             wake = self._dial(run, max(now, clock.now()))
-            if wake is not None:
-                wakes.append(wake)
-            run.wake_at = wake if wake is not None else float("inf")
+            self._wake(run, wake if wake is not None else float("inf"))
 
     def _claiming(self) -> None:
         """Open the step's claim transaction, if it is not open yet."""
@@ -365,19 +424,18 @@ class Engine:
             stack.enter_context(self.store.dialing.pinned.batch())
             self._claims = stack
 
-    def _send_claimed(self) -> None:
-        """Commit the claims made so far, then place their calls: a call never goes out
-        before the store knows of it. Anything else that writes (a campaign's completion, a
-        pause, a release) comes after this, on a connection of its own."""
+    def _commit_claims(self) -> None:
+        """Commit the claims made so far; their calls wait for `dispatch`, so that a call
+        never goes out before the store knows of it. Anything else that writes (a campaign's
+        completion, a pause, a release) comes after this, on a connection of its own."""
         stack, self._claims = self._claims, None
         if stack is None:
             return
         try:
             stack.close()
         finally:
-            placing, self._placing = self._placing, []
-        for run, claimed, attempt_id, caller_id, now in placing:
-            self._place(run, claimed, attempt_id, caller_id, None, now)
+            claimed, self._claimed = self._claimed, []
+        self._ready.extend(claimed)
 
     def _refresh(self, run: CampaignRun, now: float) -> bool:
         """Re-read the campaign if it changed; False when it is no longer ours to dial."""
@@ -385,6 +443,7 @@ class Engine:
             return True
         run.stale = False
         run.refreshed_at = now
+        heapq.heappush(self._refreshes, (now + self.tuning.refresh, run.campaign.id))
         with self.store.dialing.pinned.read() as conn:
             row = fast.run(conn, _VERSION, {"p_id": run.campaign.id}).first()
         if row is None or row.owner != self.worker_id:
@@ -401,7 +460,7 @@ class Engine:
             run.retry_due = float("-inf")
             if campaign.status.terminal:
                 self.runs.pop(campaign.id, None)
-                self._send_claimed()
+                self._commit_claims()
                 self.store.campaigns.release(self.worker_id, [campaign.id])
                 return False
         return True
@@ -444,6 +503,7 @@ class Engine:
                 continue
             if outcome == "no_agent":
                 run.needs_agent = True
+                self._needing_agent.add(run.campaign.id)
                 return None  # an agent's release wakes us
             return self._nothing_due(run, now)
 
@@ -453,28 +513,26 @@ class Engine:
         if run.settings.dial_mode is DialMode.AGENT_FIRST:
             # Its transaction rolls back when no agent can be reserved: a transaction of its
             # own, never part of the step's.
-            self._send_claimed()
+            self._commit_claims()
             try:
                 outcome = self._claim_one(run, now)
             except _NoAgentFree:  # rolled back: the contact stays where it was
                 return "no_agent"
             if isinstance(outcome, str):
                 return outcome
-            claimed, attempt_id, caller_id, agent = outcome
-            self._place(run, claimed, attempt_id, caller_id, agent, now)
+            self._ready.append(_Dial(run, *outcome))
             return "dialed"
         self._claiming()
         outcome = self._claim_one(run, now)
         if isinstance(outcome, str):
             return outcome
-        claimed, attempt_id, caller_id, _ = outcome
-        self._placing.append((run, claimed, attempt_id, caller_id, now))
-        if len(self._placing) >= self.tuning.max_claims_per_batch:
-            self._send_claimed()
+        self._claimed.append(_Dial(run, *outcome))
+        if len(self._claimed) >= self.tuning.max_claims_per_batch:
+            self._commit_claims()
         return "dialed"
 
     def _claim_one(self, run: CampaignRun, now: float
-                   ) -> str | tuple[Claimed, int, str, ReservedAgent | None]:
+                   ) -> str | tuple[Claimed, int, str, ReservedAgent | None, float]:
         """One dial's transaction: claim, caller ID, attempt, agent (agent-first), pacer."""
         settings = run.settings
         campaign = run.campaign
@@ -523,10 +581,11 @@ class Engine:
         self.counters.dials += 1
         self.counters.per_campaign_dials[campaign.id] = (
             self.counters.per_campaign_dials.get(campaign.id, 0) + 1)
-        return claimed, attempt_id, caller_id, agent
+        return claimed, attempt_id, caller_id, agent, now
 
-    def _place(self, run: CampaignRun, claimed: Claimed, attempt_id: int, caller_id: str,
-               agent: ReservedAgent | None, now: float) -> None:
+    def _place(self, dial: _Dial) -> None:
+        run, claimed, attempt_id, caller_id, agent, now = (
+            dial.run, dial.claimed, dial.attempt_id, dial.caller_id, dial.agent, dial.at)
         ref = AttemptRef(attempt_id, run.campaign.id, claimed.contact_id, claimed.attempt,
                          agent.agent_id if agent else None, False)
         live = LiveCall(ref, run.campaign.account_id, claimed.phone, caller_id, claimed.agent,
@@ -561,7 +620,7 @@ class Engine:
     def _cannot_dial(self, run: CampaignRun, now: float, why: str) -> None:
         """Pause a campaign this engine cannot dial for (its account's provider cannot be
         built), saying why; the others go on. A user resumes it once the cause is fixed."""
-        self._send_claimed()
+        self._commit_claims()
         log.error("pausing campaign %s: %s", run.campaign.id, why)
         # If it changed meanwhile, the refresh sees how.
         with contextlib.suppress(InvalidTransition, CannotStart):
@@ -570,7 +629,7 @@ class Engine:
 
     def _nothing_due(self, run: CampaignRun, now: float) -> float | None:
         """Nothing claimable now: complete the campaign, or sleep until the next retry."""
-        self._send_claimed()
+        self._commit_claims()
         dialing = self.store.dialing
         if run.in_flight == 0 and not dialing.has_work(run.campaign.id):
             try:
@@ -777,7 +836,7 @@ class Engine:
         self._agents_freed = True
         run = self.runs.get(ref.campaign_id)
         if run is not None:
-            run.wake_at = float("-inf")
+            self._wake(run, float("-inf"))
             run.in_flight = max(0, run.in_flight - 1)
             run.idle_until = min(run.idle_until, due if due else now)
             if due is not None:

@@ -15,8 +15,9 @@ from outbound.telephony.port import CallEvent
 
 log = logging.getLogger(__name__)
 
-# A batch of events stops this long (seconds) before the next dial is due, to commit in time.
-FLUSH_MARGIN = 0.0003
+# Recording events stops this long (seconds) before the next dial is due: time enough to
+# commit them, and to claim and commit the dial before its moment.
+STEP_LEAD = 0.0006
 
 
 class Runner:
@@ -31,6 +32,8 @@ class Runner:
         self._housekeeping_timer: TimerHandle | None = None
         self._flush_timer: TimerHandle | None = None
         self._events: list[CallEvent] = []
+        # The wake-up of a step taken early (`_meanwhile`), whose calls `_step` dispatches.
+        self._prepared: tuple[float | None] | None = None
         self._stopped = False
 
     def start(self) -> None:
@@ -65,22 +68,30 @@ class Runner:
         """Record the waiting events; a dial that falls due meanwhile goes first (the
         events are not late, the dial would be): the rest are recorded right after it."""
         self._flush_timer = None
-        self._record(self._step_at)
-        if self._events and not self._stopped:
-            self._flush_timer = self.clock.call_at(self.clock.now(), self._flush)
+        now = self.clock.now()
+        until = self._step_at - STEP_LEAD
+        if now < until:
+            self._record(until)
+        if self._events and not self._stopped:  # the rest right after the dial
+            self._flush_timer = self.clock.call_at(max(now, self._step_at), self._flush)
         self.poke()
 
     def _meanwhile(self, when: float) -> None:
-        """The step timer woke up early: record waiting events until the dial is due."""
-        if self._events and self.clock.now() < when - FLUSH_MARGIN:
-            self._record(when)
+        """The step timer woke up early: record waiting events, then claim (and commit) what
+        is due at `when`, evaluated at `when`; the calls go out at `when` (`_step`)."""
+        if self.clock.now() < when - STEP_LEAD:
+            self._record(when - STEP_LEAD)
+        if self.dialing and not self._stopped:
+            wake: list[float | None] = [None]
+            self._guard(lambda: wake.__setitem__(0, self.engine.step(when)))
+            self._prepared = (wake[0],)
 
-    def _record(self, due: float) -> None:
+    def _record(self, until: float) -> None:
+        """Record waiting events, at least one, stopping once the clock reaches `until`."""
         events = self._events
         if not events:
             return
         done = [len(events)]
-        until = due - FLUSH_MARGIN
         self._guard(lambda: done.__setitem__(0, self.engine.apply_all(events, until)))
         del events[:done[0]]
 
@@ -107,11 +118,16 @@ class Runner:
     def _step(self) -> None:
         self._step_at = float("inf")
         self._step_timer = None
+        prepared, self._prepared = self._prepared, None
         if not self.dialing:
             self._guard(lambda: self.engine.step_waiting(self.clock.now()))
             return
         wake: list[float | None] = [None]
-        self._guard(lambda: wake.__setitem__(0, self.engine.step(self.clock.now())))
+        if prepared is not None:
+            wake[0] = prepared[0]
+        else:
+            self._guard(lambda: wake.__setitem__(0, self.engine.step(self.clock.now())))
+        self._guard(self.engine.dispatch)
         if wake[0] is not None:
             self._schedule(wake[0])
 
