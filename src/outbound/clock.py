@@ -34,6 +34,11 @@ class Clock(Protocol):
         `meanwhile(when)`, work that must be over before `when`, rather than only wait."""
         ...
 
+    def hold(self, until: float) -> None:
+        """Return no earlier than `until` (a moment away at most): for spacing two requests
+        to the network exactly. Nothing to wait for in virtual time."""
+        ...
+
 
 @dataclass(slots=True)
 class _VirtualTimer:
@@ -67,6 +72,9 @@ class VirtualClock:
     def call_at_precisely(self, when: float, callback: Callable[[], None],
                           meanwhile: Callable[[float], None] | None = None) -> TimerHandle:
         return self.call_at(when, callback)  # virtual time is always exact: never early
+
+    def hold(self, until: float) -> None:
+        pass  # time stands still while a callback runs
 
     def run_next(self) -> bool:
         """Advance to the earliest pending moment and run it; False when nothing is pending."""
@@ -117,7 +125,11 @@ class RealClock:
         timer.handle = loop.call_later(max(0.0, when - time.time() - PRECISION_LEAD), timer.fire)
         return timer
 
+    def hold(self, until: float) -> None:
+        _wait_until(min(until, time.time() + MAX_HOLD))
 
+
+MAX_HOLD = 0.05  # seconds: a hold never blocks the loop longer than this
 PRECISION_LEAD = 0.002  # seconds; the loop's lateness is under this at p99 on an idle machine
 
 

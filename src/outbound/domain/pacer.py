@@ -51,12 +51,6 @@ class Pacer:
         """The state after a dial started at `now` (which must be `ready`)."""
         return Pacer(_after(max(self.tat, now), interval(rate)))
 
-    def sent(self, moment: float, rate: float) -> Pacer:
-        """The state once the dial taken last actually left for the network at `moment`
-        (after its claim's transaction): the next one waits a whole interval from then, so
-        the requests on the wire are as far apart as the dials."""
-        return Pacer(max(self.tat, _after(moment, interval(rate))))
-
     def allowance(self, now: float, rate: float, limit: int) -> tuple[int, Pacer]:
         """How many dials may start at `now` (at most `limit`), and the state after them.
 

@@ -30,7 +30,7 @@ from outbound.domain.contacts import AfterCall, Outcome, after_call
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, ProviderError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.domain.pacer import Pacer
+from outbound.domain.pacer import Pacer, interval
 from outbound.domain.rotation import Rotation, pick_caller_id
 from outbound.domain.settings import (
     ABANDON_WINDOW_SECONDS,
@@ -148,6 +148,7 @@ class CampaignRun:
     needs_agent: bool = False
     throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
     congested_at: float = float("-inf")
+    sent_at: float = float("-inf")  # when its last request left for the network
 
     def rate(self, now: float, recovery: float) -> float:
         """Calls per second now: the configured pacing, slowed while congestion lasts."""
@@ -593,14 +594,11 @@ class Engine:
                         CallState.AGENT_LEG if agent else CallState.DIALING,
                         now + self.tuning.ring_watchdog, agent=agent)
         self.calls[attempt_id] = live
-        # Paced at the claim; the claim's transaction takes a varying time, so the next dial
-        # is paced from the moment this request leaves (the same moment in virtual time).
-        sent = self.clock.now()
-        run.pacer = run.pacer.sent(sent, run.settings.pacing * run.throttle)
-        cap = self._provider(run.campaign.account_id).calls_per_second
-        if cap is not None:
-            gate = self._gates[run.campaign.account_id]
-            self._gates[run.campaign.account_id] = gate.sent(sent, cap)
+        # Paced at the claim (its moment); the requests to the network are spaced too: one
+        # that would leave closer than the pacing to the campaign's last (the claims before
+        # it took less time) waits the difference, microseconds as a rule.
+        self.clock.hold(run.sent_at + interval(run.settings.pacing * run.throttle))
+        run.sent_at = self.clock.now()
         try:
             if agent is not None:
                 assert run.target is not None
