@@ -42,8 +42,8 @@ class Runner:
 
     def stop(self) -> None:
         """Stop stepping; events still waiting to be recorded are recorded first."""
-        if not self._stopped and self._events:
-            self._flush()
+        if not self._stopped:
+            self._record(float("inf"))
         self._stopped = True
         for timer in (self._step_timer, self._housekeeping_timer, self._flush_timer):
             if timer is not None:
