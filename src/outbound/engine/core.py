@@ -143,9 +143,8 @@ class CampaignRun:
     retry_due: float = float("-inf")  # the earliest retry may be due from then on
     stale: bool = False
     # Nothing to do for this campaign before this, unless one of its calls ends or an agent
-    # frees up (`needs_agent`): a step looks only at the campaigns that are due.
+    # frees up (`Engine._needing_agent`): a step looks only at the campaigns that are due.
     wake_at: float = float("-inf")
-    needs_agent: bool = False
     throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
     congested_at: float = float("-inf")
     sent_at: float = float("-inf")  # when its last request left for the network
@@ -217,7 +216,7 @@ class Engine:
         # pops what is due instead of looking at every run.
         self._wakes: list[tuple[float, int]] = []
         self._refreshes: list[tuple[float, int]] = []
-        self._needing_agent: set[int] = set()
+        self._needing_agent: set[int] = set()  # campaigns an agent's release wakes
         # A step's claims share one transaction; their calls go out once it has committed,
         # at `dispatch`.
         self._claims: contextlib.ExitStack | None = None
@@ -408,10 +407,10 @@ class Engine:
         clock = self.clock
         for run in runs:
             # Look again by the refresh interval at the latest, for changes made elsewhere.
+            needs_agent = run.campaign.id in self._needing_agent
             if (min(run.wake_at, run.refreshed_at + refresh) > now
-                    and not (agents_freed and run.needs_agent)):
+                    and not (agents_freed and needs_agent)):
                 continue  # a stale entry: its moment changed since
-            run.needs_agent = False
             self._needing_agent.discard(run.campaign.id)
             # On the wall clock the campaigns before this one took time: dial on the time
             # it is now, so a campaign's dials leave no closer together than its pacing.
@@ -503,7 +502,6 @@ class Engine:
             if outcome == "dialed":
                 continue
             if outcome == "no_agent":
-                run.needs_agent = True
                 self._needing_agent.add(run.campaign.id)
                 return None  # an agent's release wakes us
             return self._nothing_due(run, now)
