@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outbound.domain.pacer import Pacer
+from outbound.domain.pacer import Departures, Pacer
 
 FAST = settings(max_examples=60, deadline=None)
 
@@ -229,3 +229,54 @@ def test_dial_starts_stay_an_interval_apart_at_real_clock_timestamps() -> None:
 
     spacing = closest_spacing(starts)
     assert spacing is not None and spacing >= Fraction(1, 20)
+
+
+# A request leaves a little after the moment it was meant to (the code between the clock's
+# reading and the wire), by a varying amount; the moment read once it has gone is later still.
+jitters = st.lists(st.tuples(st.floats(min_value=0.0, max_value=2e-3),
+                             st.floats(min_value=0.0, max_value=1e-4)), min_size=1, max_size=120)
+
+
+def send_through(departures: Departures, wanted: list[float], rate: float,
+                 jitter: list[tuple[float, float]]) -> list[float]:
+    """When each request really left, each held until `departures` opens."""
+    left = []
+    for want, (before, after) in zip(wanted, itertools.cycle(jitter)):
+        leaves = max(want, departures.opens(rate)) + before
+        left.append(leaves)
+        departures.left(leaves + after)
+    return left
+
+
+@FAST
+@given(rate=st.integers(min_value=1, max_value=20).map(float), jitter=jitters)
+def test_requests_on_the_wire_never_exceed_the_rate_in_a_second_whatever_their_jitter(
+    rate: float, jitter: list[tuple[float, float]]
+) -> None:
+    wanted = dial_under_continuous_demand(REAL_CLOCK_START, REAL_CLOCK_START + 5, rate)
+
+    left = send_through(Departures(), wanted, rate, jitter)
+
+    assert busiest_second(left) <= rate
+
+
+def test_jittered_requests_would_exceed_the_rate_without_the_departures_rule() -> None:
+    wanted = dial_under_continuous_demand(REAL_CLOCK_START, REAL_CLOCK_START + 3, 20.0)
+    # The first request leaves 30 µs after its moment, the rest at theirs.
+    left = [wanted[0] + 3e-5, *wanted[1:]]
+
+    assert busiest_second(left) == 21
+    jitter = [(3e-5, 0.0)] + [(0.0, 0.0)] * 59
+    assert busiest_second(send_through(Departures(), wanted, 20.0, jitter)) == 20
+
+
+def test_a_new_rate_starts_the_count_afresh() -> None:
+    departures = Departures()
+    for moment in (0.0, 0.1):
+        departures.opens(2.0)
+        departures.left(moment)
+    assert departures.opens(2.0) == 1.0
+
+    assert departures.opens(1.0) == -math.inf  # slowed: counted afresh from here
+    departures.left(0.5)
+    assert departures.opens(1.0) == 1.5

@@ -9,6 +9,7 @@ at least 1/rate apart, which keeps every half-open one-second window at or under
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -59,3 +60,30 @@ class Pacer:
         if limit <= 0 or not self.ready(now):
             return 0, self
         return 1, self.take(now, rate)
+
+
+class Departures:
+    """When a campaign's last ceil(rate) requests left for the network, each read once its
+    request had gone. The next request waits until the oldest is a second old, so that no
+    one-second window on the wire holds more than ceil(rate) of them, whatever the jitter
+    between the pacer's moments and the requests. A change of rate starts the count afresh."""
+
+    __slots__ = ("_moments",)
+
+    def __init__(self) -> None:
+        self._moments: deque[float] = deque(maxlen=0)
+
+    def opens(self, rate: float) -> float:
+        """The earliest moment the next request may leave (-inf: at once)."""
+        most = math.ceil(rate)
+        moments = self._moments
+        if moments.maxlen != most:
+            self._moments = deque(maxlen=most)
+            return -math.inf
+        if len(moments) < most:
+            return -math.inf
+        return _after(moments[0], 1.0)
+
+    def left(self, moment: float) -> None:
+        """A request has left; `moment` is no earlier than when it did."""
+        self._moments.append(moment)

@@ -30,7 +30,7 @@ from outbound.domain.contacts import AfterCall, Outcome, after_call
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, ProviderError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.domain.pacer import Pacer, interval
+from outbound.domain.pacer import Departures, Pacer, interval
 from outbound.domain.rotation import Rotation, pick_caller_id
 from outbound.domain.settings import (
     ABANDON_WINDOW_SECONDS,
@@ -148,6 +148,7 @@ class CampaignRun:
     throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
     congested_at: float = float("-inf")
     sent_at: float = float("-inf")  # when its last request left for the network
+    departures: Departures = field(default_factory=Departures)  # its last second's requests
 
     def rate(self, now: float, recovery: float) -> float:
         """Calls per second now: the configured pacing, slowed while congestion lasts."""
@@ -209,6 +210,7 @@ class Engine:
         self._last_acquire = float("-inf")
         self._agents_changed = False
         self._gates: dict[int, Pacer] = {}  # per account: its carrier's calls-per-second cap
+        self._departures: dict[int, Departures] = {}  # per capped account, as per campaign
         self._agents_freed = False
         self._turn = 0
         # When each run is next due (its `wake_at`) and due to be re-read (`refreshed_at` +
@@ -592,26 +594,63 @@ class Engine:
                         CallState.AGENT_LEG if agent else CallState.DIALING,
                         now + self.tuning.ring_watchdog, agent=agent)
         self.calls[attempt_id] = live
-        # Paced at the claim (its moment); the requests to the network are spaced too: one
-        # that would leave closer than the pacing to the campaign's last (the claims before
-        # it took less time) waits the difference, microseconds as a rule.
-        self.clock.hold(run.sent_at + interval(run.settings.pacing * run.throttle))
-        run.sent_at = self.clock.now()
+        provider = self._provider(live.account_id)
+        self._hold_for_the_wire(run, provider.calls_per_second)
         try:
             if agent is not None:
                 assert run.target is not None
                 address = agent.sip_uri or agent.phone or agent.name
-                live.agent_call_id = self._provider(live.account_id).originate(OriginateRequest(
+                live.agent_call_id = provider.originate(OriginateRequest(
                     attempt_id, Leg.AGENT, address, caller_id, record=False,
                     ring_timeout=run.settings.ring_timeout))
-                self.store.dialing.set_agent_call(attempt_id, live.agent_call_id)
             else:
-                live.call_id = self._provider(live.account_id).originate(OriginateRequest(
+                live.call_id = provider.originate(OriginateRequest(
                     attempt_id, Leg.CUSTOMER, claimed.phone, caller_id, live.record,
                     live.ring_timeout))
         except ProviderError as exc:
+            self._left(run)  # it may have reached the carrier before it failed
             log.warning("originate failed for attempt %s: %s", attempt_id, exc)
             self._finish(live, Outcome.PROVIDER_ERROR, now)
+            return
+        self._left(run)
+        if live.agent_call_id is not None:
+            self.store.dialing.set_agent_call(attempt_id, live.agent_call_id)
+
+    def _hold_for_the_wire(self, run: CampaignRun, cap: float | None) -> None:
+        """Hold a request that would leave too soon. Claims are paced at their moments, and
+        the requests are spaced too: one that would leave closer than the pacing to the
+        campaign's last (the claims before it took less time) waits the difference,
+        microseconds as a rule. And one that would make more than the campaign's rate (or
+        the account's cap) in one second, counted from when the requests had left, waits
+        until it would not, and moves the pacer's next moment by as much: the waits never
+        build up, and a carrier counting its calls per second never sees one too many."""
+        clock = self.clock
+        rate = run.settings.pacing * run.throttle
+        leave = max(clock.now(), run.sent_at + interval(rate))
+        opens = run.departures.opens(rate)
+        if opens > leave:
+            run.pacer = Pacer(run.pacer.tat + (opens - leave))
+            if run.wake_at < run.pacer.tat:
+                self._wake(run, run.pacer.tat)
+            leave = opens
+        account_id = run.campaign.account_id
+        if cap is not None:
+            departures = self._departures.setdefault(account_id, Departures())
+            opens = departures.opens(cap)
+            if opens > leave:
+                gate = self._gates.get(account_id, Pacer())
+                self._gates[account_id] = Pacer(gate.tat + (opens - leave))
+                leave = opens
+        clock.hold(leave)
+        run.sent_at = clock.now()
+
+    def _left(self, run: CampaignRun) -> None:
+        """A request has left for the network: no earlier than now."""
+        now = self.clock.now()
+        run.departures.left(now)
+        departures = self._departures.get(run.campaign.account_id)
+        if departures is not None:
+            departures.left(now)
 
     def _cannot_dial(self, run: CampaignRun, now: float, why: str) -> None:
         """Pause a campaign this engine cannot dial for (its account's provider cannot be
