@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 import tapped_worker
-from psycopg import sql
+from psycopg import conninfo, sql
 from sqlalchemy import func, insert, select
 
 from outbound.domain.hours import DAY_NAMES, BusinessHours
@@ -54,13 +54,27 @@ def postgres_url(given: str | None = None) -> str:
 
 
 def postgres_unavailable(url: str) -> str | None:
-    """Why the PostgreSQL server at `url` cannot be used, or None when it answers."""
+    """Why the PostgreSQL server at `url` cannot be used, or None when it answers. The
+    database is created when the server answers without it (on a fresh machine)."""
     try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
+        try:
+            with psycopg.connect(url, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError as exc:
+            if "does not exist" not in str(exc):
+                raise
+            create_database(url)
     except psycopg.Error as exc:
         return f"PostgreSQL does not answer at {url}: {' '.join(str(exc).split())}"
     return None
+
+
+def create_database(url: str) -> None:
+    """Create the database `url` names, through the server's `postgres` database."""
+    name = conninfo.conninfo_to_dict(url)["dbname"]
+    maintenance = conninfo.make_conninfo(url, dbname="postgres")
+    with psycopg.connect(maintenance, connect_timeout=3, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
 
 
 def empty_store(url: str) -> Store:
