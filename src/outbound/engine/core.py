@@ -645,7 +645,7 @@ class Engine:
         run.sent_at = clock.now()
 
     def _left(self, run: CampaignRun) -> None:
-        """A request has left for the network: no earlier than now."""
+        """Count a request that has gone to the network: it left no later than now."""
         now = self.clock.now()
         run.departures.left(now)
         departures = self._departures.get(run.campaign.account_id)
