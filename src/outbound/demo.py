@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections import deque
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -43,6 +44,22 @@ NETWORK = {
     "digits": {"1": 0.6, "2": 0.3},
 }
 HANDLE_SECONDS = [3, 12]
+RATE_WINDOW = 10.0  # seconds: the live dial rate is the rate over this much of the latest time
+
+
+class _Rate:
+    """Dials per second over the last `RATE_WINDOW` seconds, from the engine's running count."""
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def __call__(self, now: float, dials: int) -> float:
+        samples = self._samples
+        samples.append((now, dials))
+        while now - samples[0][0] > RATE_WINDOW:
+            samples.popleft()
+        then, before = samples[0]
+        return (dials - before) / (now - then) if now > then else 0.0
 
 
 def _account(store: Store, now: float) -> int:
@@ -90,8 +107,9 @@ def _campaign(store: Store, account_id: int, contacts: int, fresh: bool, now: fl
     return campaign_id, "starting"
 
 
-def _view(store: Store, campaign_id: int, app: App, began: float) -> Panel:
+def _view(store: Store, campaign_id: int, app: App, rate: float) -> Panel:
     report = campaign_report(store, campaign_id)
+    settings = store.campaigns.get(campaign_id).settings
     counts = report["contacts"]
     total = sum(counts.values())
     finished = sum(counts[s.value] for s in ContactStatus if s.terminal)
@@ -100,15 +118,16 @@ def _view(store: Store, campaign_id: int, app: App, began: float) -> Panel:
     table.add_column()
     for status in ContactStatus:
         table.add_row(f"{counts[status.value]:,}", status.value)
-    elapsed = max(1e-6, time.time() - began)
     stats = Table.grid(padding=(0, 2))
     stats.add_column(justify="right")
     stats.add_column()
     stats.add_row(f"{report['calls']:,}", "calls placed")
-    stats.add_row(f"{len(app.engine.calls)}", "calls in flight")
+    stats.add_row(f"{len(app.engine.calls)} of {settings.concurrency}",
+                  "calls in flight (concurrency)")
+    stats.add_row(f"{rate:.1f}/s",
+                  f"dial rate, last {RATE_WINDOW:g} s (pacing {settings.pacing:g}/s)")
     stats.add_row(f"{report['abandonment_rate'] * 100:.1f}%", "abandonment")
     stats.add_row(f"{report['dnc_blocks']}", "DNC blocks")
-    stats.add_row(f"{app.engine.counters.dials / elapsed:.1f}/s", "dial rate (configured 20/s)")
     header = Table.grid(expand=True)
     header.add_row(f"{report['status']}: {finished:,} of {total:,} contacts finished")
     header.add_row(ProgressBar(total=max(1, total), completed=finished))
@@ -138,16 +157,20 @@ async def _demo(settings: Settings, contacts: int, fresh: bool, console: Console
         stop.set()
 
     app = build(settings, RealClock(loop), store=store, on_failure=failed)
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGINT, stop.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # both pause the campaign and let calls end
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     app.runner.start()
-    began = time.time()
-    with Live(_view(store, campaign_id, app, began), console=console, refresh_per_second=4,
-              transient=False) as live:
+    rate = _Rate()
+
+    def view() -> Panel:
+        return _view(store, campaign_id, app, rate(time.time(), app.engine.counters.dials))
+
+    with Live(view(), console=console, refresh_per_second=4, transient=False) as live:
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
-            live.update(_view(store, campaign_id, app, began))
+            live.update(view())
             if store.campaigns.get(campaign_id).status.terminal and not app.engine.calls:
                 break
     status = store.campaigns.get(campaign_id).status

@@ -126,12 +126,15 @@ class Outbound:
     def json(self, *args: str | Path) -> Any:
         return json.loads(self.ok(*args, "--json"))
 
-    def spawn(self, *args: str | Path, log: Path) -> subprocess.Popen[str]:
-        """A long-running command (a worker); killed at teardown if the test left it running."""
+    def spawn(self, *args: str | Path, log: Path, output: bool = False
+              ) -> subprocess.Popen[str]:
+        """A long-running command (a worker); killed at teardown if the test left it running.
+        `log` gets its stderr, and with `output` its stdout too."""
         with log.open("w", encoding="utf-8") as stderr:  # the child keeps its own copy
             process = subprocess.Popen([*_command(), *map(str, args)], cwd=self.cwd,
-                                       env=self.env, stdout=subprocess.DEVNULL, stderr=stderr,
-                                       text=True)
+                                       env=self.env,
+                                       stdout=stderr if output else subprocess.DEVNULL,
+                                       stderr=stderr, text=True)
         self._processes.append(process)
         return process
 
