@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 
 from outbound.clock import Clock, TimerHandle
 from outbound.engine.core import Engine
 from outbound.telephony.port import CallEvent
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Recording events stops this long (seconds) before the next dial is due: time enough to
 # commit them, and to claim and commit the dial before its moment.
@@ -82,18 +84,16 @@ class Runner:
         if self.clock.now() < when - STEP_LEAD:
             self._record(when - STEP_LEAD)
         if self.dialing and not self._stopped:
-            wake: list[float | None] = [None]
-            self._guard(lambda: wake.__setitem__(0, self.engine.step(when)))
-            self._prepared = (wake[0],)
+            self._prepared = (self._guard(lambda: self.engine.step(when)),)
 
     def _record(self, until: float) -> None:
         """Record waiting events, at least one, stopping once the clock reaches `until`."""
         events = self._events
         if not events:
             return
-        done = [len(events)]
-        self._guard(lambda: done.__setitem__(0, self.engine.apply_all(events, until)))
-        del events[:done[0]]
+        done = self._guard(lambda: self.engine.apply_all(events, until))
+        if done is not None:  # else the failure dropped them all
+            del events[:done]
 
     def refresh(self) -> None:
         """Something changed elsewhere (a start, new contacts): re-read and look for newly
@@ -122,32 +122,38 @@ class Runner:
         if not self.dialing:
             self._guard(lambda: self.engine.step_waiting(self.clock.now()))
             return
-        wake: list[float | None] = [None]
         if prepared is not None:
-            wake[0] = prepared[0]
+            wake = prepared[0]
         else:
-            self._guard(lambda: wake.__setitem__(0, self.engine.step(self.clock.now())))
+            wake = self._guard(lambda: self.engine.step(self.clock.now()))
         self._guard(self.engine.dispatch)
-        if wake[0] is not None:
-            self._schedule(wake[0])
+        if wake is not None:
+            self._schedule(wake)
 
     def _housekeep(self) -> None:
         if self._stopped:
             return
-        nxt: list[float] = [self.clock.now() + self.engine.tuning.housekeeping]
+        nxt = None
         if self.dialing:
-            self._guard(lambda: nxt.__setitem__(0, self.engine.housekeeping(self.clock.now())))
+            nxt = self._guard(lambda: self.engine.housekeeping(self.clock.now()))
         else:
             self._guard(lambda: self.engine.heartbeat(self.clock.now()))
-        self._housekeeping_timer = self.clock.call_at(nxt[0], self._housekeep)
+        if nxt is None:
+            nxt = self.clock.now() + self.engine.tuning.housekeeping
+        self._housekeeping_timer = self.clock.call_at(nxt, self._housekeep)
         self.poke()
 
-    def _guard(self, work: Callable[[], object]) -> None:
+    def _guard(self, work: Callable[[], T]) -> T | None:
+        """`work()`'s value; None when it failed, after stopping and telling `on_failure`.
+        The events still waiting are lost with the failure, as in a crash (the leases cover
+        them): stopping does not try to record them again."""
         try:
-            work()
+            return work()
         except Exception as exc:
             if self.on_failure is None:
                 raise
             log.exception("the engine failed; stopping")
+            self._events.clear()
             self.stop()
             self.on_failure(exc)
+            return None

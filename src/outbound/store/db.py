@@ -118,13 +118,10 @@ class Pinned:
                 with conn.begin():
                     yield conn
         except DBAPIError:
-            self._drop(conn, kind)
+            conn.invalidate()
+            conn.close()
+            setattr(self._local, kind, None)
             raise
-
-    def _drop(self, conn: Connection, kind: str) -> None:
-        conn.invalidate()
-        conn.close()
-        setattr(self._local, kind, None)
 
     @staticmethod
     @contextmanager
