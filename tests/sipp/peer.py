@@ -209,10 +209,26 @@ def _bound(port: int, transport: str) -> bool:
     return False
 
 
+BIND_TRIES = 5  # a port found free can be taken before SIPp binds it: try fresh ones
+
+
 def start(scenario: str, directory: Path, *, transport: str = "udp") -> Peer:
     """Run tests/sipp/<scenario>.xml as a UAS on a free 127.0.0.1 port, from `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     write_dtmf_pcap(directory / "dtmf-1.pcap", "1")
+    for _ in range(BIND_TRIES - 1):
+        try:
+            return _start(scenario, directory, transport)
+        except PortTaken:
+            continue
+    return _start(scenario, directory, transport)
+
+
+class PortTaken(AssertionError):
+    """SIPp could not bind a port found free a moment before."""
+
+
+def _start(scenario: str, directory: Path, transport: str) -> Peer:
     port = free_port(socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
     media = free_port() & ~1  # RTP on an even port
     log = directory / f"{scenario}.log"
@@ -226,12 +242,16 @@ def start(scenario: str, directory: Path, *, transport: str = "udp") -> Peer:
         "-nostdin", "-max_socket", "4096",
     ]
     env = {**os.environ, "TERM": "dumb"}
+    before = errors.stat().st_size if errors.exists() else 0  # what earlier runs wrote
     with errors.open("ab") as stderr:  # the child keeps its own copy
         process = subprocess.Popen(command, cwd=directory, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=stderr, env=env)
     peer = Peer(scenario, process, port, transport, log, errors)
     deadline = time.monotonic() + 10
     while not _bound(port, transport):
+        if (peer.process.poll() is not None
+                and b"Address already in use" in errors.read_bytes()[before:]):
+            raise PortTaken(f"sipp ({scenario}): a port was taken before it could bind it")
         peer.assert_alive()
         if time.monotonic() > deadline:
             peer.stop()
