@@ -78,6 +78,7 @@ class AccountProviders:
 @dataclass(slots=True)
 class App:
     store: Store
+    clock: Clock
     engine: Engine
     runner: Runner
     providers: AccountProviders
@@ -107,4 +108,4 @@ def build(settings: Settings, clock: Clock, *, store: Store | None = None,
     runner = Runner(engine, clock, on_failure=on_failure)
     providers = AccountProviders(store, clock, runner.on_event, settings.recordings_dir, seed)
     engine.attach(providers)
-    return App(store, engine, runner, providers)
+    return App(store, clock, engine, runner, providers)

@@ -219,8 +219,8 @@ async def _serve(settings: Settings, host: str, port: int, drain_seconds: float)
     def twilio_hook(account_id: int, hook: Webhook) -> None:  # likewise
         loop.call_soon_threadsafe(application.providers.webhook, account_id, hook)
 
-    api = create_app(application.store, on_change=changed, on_provider_change=provider_changed,
-                     on_twilio=twilio_hook)
+    api = create_app(application.store, application.clock, on_change=changed,
+                     on_provider_change=provider_changed, on_twilio=twilio_hook)
     server = _Server(uvicorn.Config(api, host=host, port=port, log_level="warning",
                                     lifespan="off"))
     http = threading.Thread(target=server.run, name="http", daemon=True)

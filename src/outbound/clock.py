@@ -16,6 +16,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 
+def monotonic() -> float:
+    """A steady reading in seconds, for spans measured inside one process (a timeout, a
+    cache's age, a limiter's window): it never jumps when the wall clock is set. Not a time
+    of day: never store it, never compare it across processes."""
+    return time.monotonic()
+
+
 class TimerHandle(Protocol):
     def cancel(self) -> None: ...
 

@@ -14,6 +14,7 @@ from outbound import __version__, web
 from outbound.api import errors, metrics, people, twilio_hooks
 from outbound.api.errors import error_body
 from outbound.api.routes import MAX_UPLOAD_BYTES, router
+from outbound.clock import Clock, RealClock
 from outbound.store import Store
 
 
@@ -63,10 +64,12 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(store: Store, on_change: Callable[[], None] | None = None,
+def create_app(store: Store, clock: Clock | None = None, *,
+               on_change: Callable[[], None] | None = None,
                on_provider_change: Callable[[int], None] | None = None,
                on_twilio: twilio_hooks.Deliver | None = None) -> FastAPI:
-    """The API and the dashboard over `store`; `on_change` is called after a change the engine
+    """The API and the dashboard over `store`, on `clock` (the wall clock by default);
+    `on_change` is called after a change the engine
     should see at once (a start, a pause, new contacts), `on_provider_change` with the account
     whose telephony settings changed, `on_twilio` with each checked Twilio webhook (all three
     from the API's worker threads)."""
@@ -79,6 +82,7 @@ def create_app(store: Store, on_change: Callable[[], None] | None = None,
     )
     app.add_middleware(BodyLimit, limit=MAX_UPLOAD_BYTES)
     app.state.store = store
+    app.state.clock = clock or RealClock()
     app.state.on_change = on_change
     app.state.on_provider_change = on_provider_change
     app.state.on_twilio = on_twilio

@@ -15,23 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from outbound.api.errors import Forbidden, Unauthorized
 from outbound.domain.errors import NotFound
-from outbound.store import Store
+from outbound.doors import MAX_ID, StoreDep
 from outbound.store.users import Principal
-
-MAX_ID = 2**63 - 1
-"""The largest id a store can hold (a signed 64-bit integer on SQLite and PostgreSQL): a
-larger one in a path or query answers 422 instead of overflowing the database driver."""
 
 AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-async def store_of(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[Store, Depends(store_of)]
 
 
 class TokenCache:

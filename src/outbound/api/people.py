@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 from sqlalchemy import select, update
 
-from outbound.api.auth import AccountId, Manager, ObjectId, Reader, StoreDep
+from outbound.api.auth import AccountId, Manager, ObjectId, Reader
 from outbound.api.errors import responses
 from outbound.domain.errors import InvalidInput, NotFound
 from outbound.domain.phone import normalize_or_raise
+from outbound.doors import StoreDep
 from outbound.store import Store
 from outbound.store.db import reading
 from outbound.store.schema import agents, departments, voice_menus

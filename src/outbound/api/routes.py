@@ -20,13 +20,14 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from outbound import service
-from outbound.api.auth import MAX_ID, AccountId, Manager, ObjectId, Reader, StoreDep
+from outbound.api.auth import AccountId, Manager, ObjectId, Reader
 from outbound.api.errors import TooLarge, responses
 from outbound.domain.contacts import ContactStatus, Outcome, after_call
 from outbound.domain.errors import InvalidInput, InvalidTransition, NotFound
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.timefmt import iso
+from outbound.doors import MAX_ID, StoreDep
 from outbound.ingest.contacts import ImportReport, import_contacts, rows_from_json
 from outbound.scenario import parse_time
 from outbound.store import Store

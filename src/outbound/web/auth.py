@@ -19,10 +19,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
 
-from outbound.api.auth import MAX_ID
 from outbound.api.errors import Forbidden
 from outbound.domain.errors import NotFound, OutboundError
-from outbound.store import Store
+from outbound.doors import MAX_ID, store_of
 from outbound.store.users import Principal
 
 SESSION_COOKIE = "outbound_session"
@@ -48,11 +47,6 @@ class TooManyAttempts(OutboundError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
         self.retry_after = retry_after
-
-
-def store_of(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def secure_cookies(request: Request) -> bool:

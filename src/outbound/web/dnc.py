@@ -11,7 +11,8 @@ from starlette.datastructures import UploadFile
 
 from outbound import service
 from outbound.domain.errors import InvalidInput, NotFound
-from outbound.web.auth import Editor, Viewer, WebAccountId, store_of
+from outbound.doors import store_of
+from outbound.web.auth import Editor, Viewer, WebAccountId
 from outbound.web.forms import split_numbers, text
 from outbound.web.render import page
 

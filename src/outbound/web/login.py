@@ -8,6 +8,7 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from outbound.doors import store_of
 from outbound.web.auth import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -19,7 +20,6 @@ from outbound.web.auth import (
     new_login_csrf,
     session,
     set_cookie,
-    store_of,
 )
 from outbound.web.forms import text
 from outbound.web.pages import campaigns_url

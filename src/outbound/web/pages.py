@@ -12,12 +12,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from outbound import service
-from outbound.api.auth import MAX_ID
 from outbound.domain.contacts import ContactStatus
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
+from outbound.doors import MAX_ID, store_of
 from outbound.store.campaigns import Campaign
-from outbound.web.auth import Editor, Viewer, WebAccountId, WebObjectId, store_of
+from outbound.web.auth import Editor, Viewer, WebAccountId, WebObjectId
 from outbound.web.forms import Checked, text
 from outbound.web.render import (
     CAMPAIGN_STATUS,

@@ -20,9 +20,10 @@ from outbound import service
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.settings import CampaignSettings
+from outbound.doors import store_of
 from outbound.store.campaigns import Campaign
 from outbound.web import forms
-from outbound.web.auth import Editor, ManagerPage, WebAccountId, WebObjectId, store_of
+from outbound.web.auth import Editor, ManagerPage, WebAccountId, WebObjectId
 from outbound.web.pages import campaign_url, campaigns_url, changed
 from outbound.web.render import page
 
