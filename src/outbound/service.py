@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, Generic, TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from outbound.domain.contacts import IN_FLIGHT, ContactStatus, Outcome
@@ -32,6 +32,7 @@ from outbound.ingest.contacts import ImportReport, import_contacts, rows_from_ta
 from outbound.ingest.dnc import DncReport, dnc_query, dnc_rows, import_dnc, write_dnc_csv
 from outbound.ingest.reader import decode, read_table
 from outbound.store import Store
+from outbound.store.agents import free as free_agent
 from outbound.store.campaigns import Campaign
 from outbound.store.db import reading
 from outbound.store.schema import agents, call_attempts, contacts, departments, events
@@ -197,8 +198,7 @@ def _free_agents(conn: Any, account_id: int, campaign: Campaign) -> int | None:
     transfer = campaign.settings.transfer
     if transfer is None or transfer.kind.value == "voice_menu":
         return None
-    free = and_(agents.c.account_id == account_id, agents.c.availability == "available",
-                agents.c.busy_attempt_id.is_(None))
+    free = free_agent(account_id)
     if transfer.kind.value == "agent":
         query = select(func.count()).select_from(agents).where(free,
                                                                agents.c.name == transfer.name)

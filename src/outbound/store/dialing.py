@@ -40,6 +40,7 @@ from outbound.domain.contacts import (
     Outcome,
 )
 from outbound.domain.timefmt import iso
+from outbound.store.agents import free
 from outbound.store.campaigns import log_event
 from outbound.store.db import Pinned
 from outbound.store.fast import run
@@ -144,8 +145,7 @@ def _claim_statement(retry: bool, agent_filter: bool, dialect: str) -> Any:
 
 def _reserve_statement(by: str, dialect: str) -> Any:
     candidate = select(agents.c.id).where(
-        agents.c.account_id == bindparam("p_account_id"), agents.c.availability == "available",
-        agents.c.busy_attempt_id.is_(None),
+        free(bindparam("p_account_id")),
         (agents.c.name if by == "name" else agents.c.department_id) == bindparam("p_key"),
     ).order_by(agents.c.idle_since, agents.c.id).limit(1)
     if dialect == "postgresql":
@@ -164,9 +164,7 @@ _INSERT_ATTEMPT = insert(call_attempts).values(
     attempt=bindparam("p_attempt"), phone=bindparam("p_phone"),
     caller_id=bindparam("p_caller_id"), started_at=bindparam("p_now"),
 ).returning(call_attempts.c.id)
-_FREE_AGENTS = select(agents.c.name).where(
-    agents.c.account_id == bindparam("p_account_id"), agents.c.availability == "available",
-    agents.c.busy_attempt_id.is_(None))
+_FREE_AGENTS = select(agents.c.name).where(free(bindparam("p_account_id")))
 _SET_AGENT = update(call_attempts).where(call_attempts.c.id == bindparam("p_id")).values(
     agent_id=bindparam("p_agent_id"), agent=bindparam("p_agent"))
 _MOVES: dict[tuple[ContactStatus, ...], Any] = {}
