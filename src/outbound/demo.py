@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
 from collections import deque
 
 from rich.console import Console, Group
@@ -144,7 +143,8 @@ def run_demo(settings: Settings, *, contacts: int, fresh: bool, console: Console
 async def _demo(settings: Settings, contacts: int, fresh: bool, console: Console) -> None:
     loop = asyncio.get_running_loop()
     store = Store.open(settings.store_url())
-    now = time.time()
+    clock = RealClock(loop)
+    now = clock.now()
     account_id = _account(store, now)
     campaign_id, how = _campaign(store, account_id, contacts, fresh, now)
     console.print(f"{how} demo campaign {campaign_id} on {settings.store_url()}",
@@ -156,7 +156,7 @@ async def _demo(settings: Settings, contacts: int, fresh: bool, console: Console
         failure.append(exc)
         stop.set()
 
-    app = build(settings, RealClock(loop), store=store, on_failure=failed)
+    app = build(settings, clock, store=store, on_failure=failed)
     for sig in (signal.SIGINT, signal.SIGTERM):  # both pause the campaign and let calls end
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
@@ -164,7 +164,7 @@ async def _demo(settings: Settings, contacts: int, fresh: bool, console: Console
     rate = _Rate()
 
     def view() -> Panel:
-        return _view(store, campaign_id, app, rate(time.time(), app.engine.counters.dials))
+        return _view(store, campaign_id, app, rate(clock.now(), app.engine.counters.dials))
 
     with Live(view(), console=console, refresh_per_second=4, transient=False) as live:
         while not stop.is_set():
@@ -175,7 +175,7 @@ async def _demo(settings: Settings, contacts: int, fresh: bool, console: Console
                 break
     status = store.campaigns.get(campaign_id).status
     if status is CampaignStatus.RUNNING:
-        store.campaigns.act(campaign_id, CampaignAction.PAUSE, time.time())
+        store.campaigns.act(campaign_id, CampaignAction.PAUSE, clock.now())
         console.print("pausing: letting the calls in flight finish…")
     await drain(app, 15.0)
     if status is CampaignStatus.RUNNING:

@@ -29,7 +29,7 @@ from outbound.ingest.contacts import (
 from outbound.ingest.dnc import dnc_rows, import_dnc
 from outbound.ingest.reader import open_text, read_table
 from outbound.store import Store
-from outbound.telephony.sim import NetworkProfile, _range
+from outbound.telephony.sim import NetworkProfile, seconds_range
 
 TOP_KEYS = ("seed", "campaign", "business_hours", "contacts", "dnc", "departments",
             "voice_menus", "network", "carrier", "events")
@@ -208,7 +208,7 @@ def load_scenario(path: Path, seed: int | None = None) -> Scenario:
         name = _name(item, field)
         agents = _int(item.get("agents", 1), f"{field}.agents", 1, _AGENT_LIMIT)
         try:
-            handle = _range(item, "handle_seconds", (60.0, 240.0))
+            handle = seconds_range(item, "handle_seconds", (60.0, 240.0))
         except InvalidInput as exc:
             raise exc.under(field) from None
         departments.append(Department(name, agents, handle))

@@ -51,7 +51,10 @@ _OUTCOME = {
 _SILENCE_PATIENCE = 30.0
 
 
-def _range(data: dict[str, Any], key: str, default: tuple[float, float]) -> tuple[float, float]:
+def seconds_range(data: dict[str, Any], key: str, default: tuple[float, float]
+                  ) -> tuple[float, float]:
+    """`data[key]` as a [low, high] span of seconds within a day (`default` when absent); a
+    bad one is refused naming `key`. Scenario files give their durations this way."""
     value = data.get(key, list(default))
     ok = (
         isinstance(value, list | tuple)
@@ -126,8 +129,8 @@ class NetworkProfile:
         return cls(
             shares["answer"], shares["busy"], shares["no_answer"], shares["invalid"],
             shares["rejected"], shares["provider_error"],
-            ring_seconds=_range(data, "ring_seconds", defaults.ring_seconds),
-            talk_seconds=_range(data, "talk_seconds", defaults.talk_seconds),
+            ring_seconds=seconds_range(data, "ring_seconds", defaults.ring_seconds),
+            talk_seconds=seconds_range(data, "talk_seconds", defaults.talk_seconds),
             digits=digit_shares,
             max_calls_per_second=_limit(data.get("max_calls_per_second")),
         )
