@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("pjsua2", reason="pjsua2 is not installed (pip install pjsua2-python)")
-
 from outbound.domain.contacts import Outcome
 from outbound.domain.errors import InvalidInput
-from outbound.telephony.sip import Trunk, outcome_for, parse_settings
+from outbound.telephony.sip.outcomes import outcome_for
+from outbound.telephony.sip.trunk import Trunk, parse_settings
 
 
 @pytest.mark.parametrize(("code", "outcome"), [
@@ -65,3 +64,4 @@ def test_bad_trunk_settings_name_the_field(config: dict[str, object], field: str
     with pytest.raises(InvalidInput) as refused:
         Trunk.from_settings(parse_settings({"kind": "sip", **config}))
     assert refused.value.field == field
+
