@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("pjsua2", reason="pjsua2 is not installed (pip install pjsua2-python)")
-
 from outbound.domain.contacts import Outcome
-from outbound.domain.errors import InvalidInput
-from outbound.telephony.sip import Trunk, outcome_for, parse_settings
+from outbound.domain.errors import InvalidInput, ProviderError
+from outbound.telephony.sip.outcomes import outcome_for
+from outbound.telephony.sip.trunk import Trunk, parse_settings
 
 
 @pytest.mark.parametrize(("code", "outcome"), [
@@ -65,3 +64,14 @@ def test_bad_trunk_settings_name_the_field(config: dict[str, object], field: str
     with pytest.raises(InvalidInput) as refused:
         Trunk.from_settings(parse_settings({"kind": "sip", **config}))
     assert refused.value.field == field
+
+
+def test_customers_are_dialed_at_e164_numbers_only_and_agents_at_a_sip_uri_or_a_number() -> None:
+    udp = trunk()
+    assert udp.customer_uri("+14155550123") == "sip:+14155550123@127.0.0.1:5070"
+    assert udp.agent_uri("sip:alice@10.0.0.5:5080") == "sip:alice@10.0.0.5:5080"
+    assert udp.agent_uri("+14155550199") == "sip:+14155550199@127.0.0.1:5070"
+    with pytest.raises(ProviderError, match=r"not an E\.164 number"):
+        udp.customer_uri("4155550123")
+    with pytest.raises(ProviderError, match="give the agent a sip_uri"):
+        udp.agent_uri("alice")

@@ -18,7 +18,7 @@ from outbound.telephony.port import EventSink, Provider
 
 ADAPTERS = {
     "sim": "outbound.telephony.sim",
-    "sip": "outbound.telephony.sip",
+    "sip": "outbound.telephony.sip.adapter",
     "twilio": "outbound.telephony.twilio",
 }
 
