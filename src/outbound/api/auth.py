@@ -25,7 +25,8 @@ TOKEN_CACHE_SECONDS = 2.0
 
 
 class TokenCache:
-    """Tokens this process checked in the last `ttl` seconds, by their SHA-256.
+    """Tokens this app checked in the last `ttl` seconds, by their SHA-256 (one cache per app,
+    on `app.state`, rather than a module global that every app in a process would share).
 
     A dashboard polls every second or two; without this each poll is a database read before
     any work. The price: a token revoked by `outbound admin revoke-token` (another process)
