@@ -22,7 +22,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from outbound import delivery
-from outbound.api.app import create_app
+from outbound.app import create_app
 from outbound.bootstrap import build, drain, open_store
 from outbound.clock import RealClock
 from outbound.config import Settings

@@ -27,10 +27,10 @@ import httpx
 import pytest
 from e2e_support import Outbound, contacts_csv, store_snapshot, wait_for
 
-from outbound.api.auth import tokens
+from outbound.api.auth import TOKEN_CACHE_SECONDS
 from outbound.engine.report import CALLS_HEADER
 
-TOKEN_CACHE_TTL = tokens.ttl
+TOKEN_CACHE_TTL = TOKEN_CACHE_SECONDS
 ROLES = ("owner", "admin", "user")
 TERMINAL = ("completed", "failed", "blocked", "abandoned")
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

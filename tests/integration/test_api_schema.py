@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select
 
-from outbound.api.app import create_app
+from outbound.app import create_app
 from outbound.domain.settings import CampaignSettings
 from outbound.ingest.contacts import import_contacts, rows_from_json
 from outbound.store import Store

@@ -1,35 +1,19 @@
-"""One error shape everywhere: {"error": {"code", "message", "field"}}."""
+"""The API's answers to errors, in the one error shape {"error": {"code", "message", "field"}}
+(`outbound.doors.error_body`), and their OpenAPI declarations. Which status each domain error
+answers is the doors' one table (`outbound.doors.REFUSALS`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from outbound.domain.errors import (
-    CannotStart,
-    InvalidInput,
-    InvalidTransition,
-    NotFound,
-    OutboundError,
-    ProviderError,
-)
-
-
-class Forbidden(OutboundError):
-    """The caller's role does not allow this."""
-
-
-class Unauthorized(OutboundError):
-    """No valid bearer token."""
-
-
-class TooLarge(OutboundError):
-    """The upload is over the limit."""
+from outbound.domain.errors import OutboundError
+from outbound.doors import error_body, json_error
 
 
 class ErrorDetail(BaseModel):
@@ -60,22 +44,6 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for status in statuses}
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field}}
-
-
-_STATUS: list[tuple[type[OutboundError], int, str]] = [
-    (InvalidInput, 422, "invalid"),
-    (NotFound, 404, "not_found"),
-    (InvalidTransition, 409, "conflict"),
-    (CannotStart, 409, "cannot_start"),
-    (Forbidden, 403, "forbidden"),
-    (Unauthorized, 401, "unauthorized"),
-    (TooLarge, 413, "too_large"),
-    (ProviderError, 502, "provider"),  # the carrier would not hand something out
-]
-
-
 def _allowed_keys(request: Request, path: list[str]) -> list[str]:
     """The fields of the request body's model at `path`, to say what an unknown key could be."""
     route = request.scope.get("route")
@@ -89,36 +57,31 @@ def _allowed_keys(request: Request, path: list[str]) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(OutboundError)
-    async def outbound_error(_: Request, exc: OutboundError) -> JSONResponse:
-        for kind, status, code in _STATUS:
-            if isinstance(exc, kind):
-                field = exc.field if isinstance(exc, InvalidInput) else None
-                message = exc.message if isinstance(exc, InvalidInput) else str(exc)
-                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-                return JSONResponse(error_body(code, message, field), status, headers=headers)
-        return JSONResponse(error_body("error", str(exc)), 400)
+async def outbound_error(_: Request, exc: OutboundError) -> JSONResponse:
+    """A domain error, answered by the doors' one table."""
+    return json_error(exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-        field = ".".join(loc) or None
-        message = str(first.get("msg"))
-        if first.get("type") == "extra_forbidden":
-            allowed = _allowed_keys(request, loc[:-1])
-            message = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        return JSONResponse(error_body("invalid", message, field), 422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        if exc.status_code == 400:
-            # A body FastAPI or Starlette could not parse at all (bytes that are not UTF-8 in a
-            # JSON body, a broken multipart): bad input like any other, so 422 naming the body,
-            # as an upload that is not valid JSON answers.
-            return JSONResponse(error_body("invalid", f"cannot be parsed ({exc.detail})",
-                                           "body"), 422)
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
-            exc.status_code, "error")
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A request FastAPI's models refused: 422 naming the first offending field."""
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    message = str(first.get("msg"))
+    if first.get("type") == "extra_forbidden":
+        allowed = _allowed_keys(request, loc[:-1])
+        message = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    return JSONResponse(error_body("invalid", message, field), 422)
+
+
+async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    """An HTTP error of the framework's own (no such route, a method not allowed), as JSON."""
+    if exc.status_code == 400:
+        # A body FastAPI or Starlette could not parse at all (bytes that are not UTF-8 in a
+        # JSON body, a broken multipart): bad input like any other, so 422 naming the body,
+        # as an upload that is not valid JSON answers.
+        return JSONResponse(error_body("invalid", f"cannot be parsed ({exc.detail})",
+                                       "body"), 422)
+    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+        exc.status_code, "error")
+    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)

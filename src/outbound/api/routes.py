@@ -21,9 +21,9 @@ from starlette.formparsers import MultiPartException
 
 from outbound import service
 from outbound.api.auth import AccountId, Manager, ObjectId, Reader
-from outbound.api.errors import TooLarge, responses
+from outbound.api.errors import responses
 from outbound.domain.contacts import ContactStatus, Outcome, after_call
-from outbound.domain.errors import InvalidInput, InvalidTransition, NotFound
+from outbound.domain.errors import InvalidInput, InvalidTransition, NotFound, TooLarge
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.timefmt import iso

@@ -5,7 +5,10 @@
     ├── InvalidTransition       a lifecycle action not allowed from the current status
     ├── NotFound                a named thing does not exist (in this account)
     ├── CannotStart             a campaign lacks what it needs to dial (says what)
-    └── ProviderError           the telephone network refused or failed a request
+    ├── ProviderError           the telephone network refused or failed a request
+    ├── Unauthorized            no valid credentials: no bearer token, or an unknown one
+    ├── Forbidden               the caller's role may look but not change this
+    └── TooLarge                an upload is over the size limit
 """
 
 from __future__ import annotations
@@ -42,3 +45,15 @@ class CannotStart(OutboundError):
 
 class ProviderError(OutboundError):
     """The telephone network refused or failed a request."""
+
+
+class Unauthorized(OutboundError):
+    """No valid bearer token."""
+
+
+class Forbidden(OutboundError):
+    """The caller's role does not allow this."""
+
+
+class TooLarge(OutboundError):
+    """The upload is over the limit."""

@@ -1,12 +1,11 @@
 """The dashboard: server-rendered pages (Jinja2) with a little of our own JavaScript that polls
-JSON for live numbers. Mounted on the API's app by `install`; the pages sign in with a session
-cookie, the API with bearer tokens, and both go through `outbound.service` for what they do."""
+JSON for live numbers. Mounted beside the API by `outbound.app.create_app` (`install`, and the
+error handlers here for the paths `is_web` claims); the pages sign in with a session cookie,
+the API with bearer tokens, and both go through `outbound.service` for what they do."""
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -16,14 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from outbound.api.errors import Forbidden, error_body
-from outbound.domain.errors import (
-    CannotStart,
-    InvalidInput,
-    InvalidTransition,
-    NotFound,
-    OutboundError,
-)
+from outbound.domain.errors import InvalidInput, OutboundError
+from outbound.doors import error_body, json_error, refusal
 from outbound.web import dnc, login, pages, wizard
 from outbound.web.auth import LoginLimiter, LoginRequired, TooManyAttempts
 from outbound.web.render import page
@@ -72,31 +65,13 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-_STATUS: list[tuple[type[OutboundError], int, str]] = [
-    (NotFound, 404, "Not found"),
-    (Forbidden, 403, "Not allowed"),
-    (InvalidTransition, 409, "Not possible now"),
-    (CannotStart, 409, "Cannot start"),
-    (InvalidInput, 422, "Not valid"),
-]
-
-
 def _message(exc: Exception) -> str:
     text = exc.message if isinstance(exc, InvalidInput) else str(exc)
     return text[:1].upper() + text[1:]
 
 
-async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
-    """Hand an error to the API's own handler (sync or async)."""
-    result = handler(request, exc)
-    if inspect.isawaitable(result):
-        result = await result
-    assert isinstance(result, Response)
-    return result
-
-
 def install(app: FastAPI) -> None:
-    """Mount the pages, their static files and their error pages on `app`."""
+    """Mount the pages, their static files and their sign-in limiter on `app`."""
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -105,47 +80,39 @@ def install(app: FastAPI) -> None:
     app.include_router(dnc.router)
     app.include_router(pages.router)
 
-    api_error = app.exception_handlers[OutboundError]
-    api_invalid = app.exception_handlers[RequestValidationError]
-    api_http = app.exception_handlers[HTTPException]
 
-    async def outbound_error(request: Request, exc: Exception) -> Response:
-        path = request.url.path
-        if not is_web(path):
-            return await _delegate(api_error, request, exc)
-        if isinstance(exc, LoginRequired):
-            if path.endswith(".json"):
-                return JSONResponse(error_body("unauthorized", str(exc)), 401)
-            target = path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
-        if isinstance(exc, TooManyAttempts):
-            response = login.login_page(request, status=429, error=(
-                f"Too many failed sign-ins for this e-mail from your address. Wait "
-                f"{exc.retry_after} seconds, then try again."))
-            response.headers["Retry-After"] = str(exc.retry_after)
-            return response
-        for kind, status, title in _STATUS:
-            if isinstance(exc, kind):
-                if path.endswith(".json"):
-                    return JSONResponse(error_body(title.lower(), _message(exc)), status)
-                return page(request, "error.html", status, title=title,
-                            message=_message(exc))
-        return await _delegate(api_error, request, exc)
+async def outbound_error(request: Request, exc: OutboundError) -> Response:
+    """A domain error on a page: an error page (or JSON for the pages' polls) titled by the
+    doors' one table; an error without a title there answers as the API does."""
+    path = request.url.path
+    if isinstance(exc, LoginRequired):
+        if path.endswith(".json"):
+            return JSONResponse(error_body("unauthorized", str(exc)), 401)
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
+    if isinstance(exc, TooManyAttempts):
+        response = login.login_page(request, status=429, error=(
+            f"Too many failed sign-ins for this e-mail from your address. Wait "
+            f"{exc.retry_after} seconds, then try again."))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    answer = refusal(exc)
+    if answer is None or answer.title is None:
+        return json_error(exc)
+    if path.endswith(".json"):
+        return JSONResponse(error_body(answer.title.lower(), _message(exc)), answer.status)
+    return page(request, "error.html", answer.status, title=answer.title,
+                message=_message(exc))
 
-    async def invalid_request(request: Request, exc: Exception) -> Response:
-        if not is_web(request.url.path):
-            return await _delegate(api_invalid, request, exc)
-        return page(request, "error.html", 404, title="Not found",
-                    message="There is no such page.")
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        if not is_web(request.url.path) or not isinstance(exc, HTTPException):
-            return await _delegate(api_http, request, exc)
-        titles = {404: ("Not found", "There is no such page."),
-                  405: ("Not allowed", "That page cannot be used this way.")}
-        title, message = titles.get(exc.status_code, ("Error", str(exc.detail)))
-        return page(request, "error.html", exc.status_code, title=title, message=message)
+async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    """A path or query the pages' routes refuse (an id out of bounds): there is no such page."""
+    return page(request, "error.html", 404, title="Not found", message="There is no such page.")
 
-    app.add_exception_handler(OutboundError, outbound_error)
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(HTTPException, http_error)
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    """The framework's own HTTP errors (no such page, a method not allowed) as an error page."""
+    titles = {404: ("Not found", "There is no such page."),
+              405: ("Not allowed", "That page cannot be used this way.")}
+    title, message = titles.get(exc.status_code, ("Error", str(exc.detail)))
+    return page(request, "error.html", exc.status_code, title=title, message=message)

@@ -13,15 +13,14 @@ import hashlib
 import hmac
 import secrets
 import threading
-import time
 from collections import deque
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
 
-from outbound.api.errors import Forbidden
-from outbound.domain.errors import NotFound, OutboundError
-from outbound.doors import MAX_ID, store_of
+from outbound.clock import monotonic
+from outbound.domain.errors import Forbidden, NotFound, OutboundError
+from outbound.doors import MAX_ID, clock_of, may_change, store_of
 from outbound.store.users import Principal
 
 SESSION_COOKIE = "outbound_session"
@@ -77,7 +76,7 @@ def session(request: Request) -> tuple[Principal, str] | None:
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token or len(token) > 200:
         return None
-    principal = store_of(request).users.session(token, time.time())
+    principal = store_of(request).users.session(token, clock_of(request).now())
     if principal is None:
         return None
     request.state.web_session = (principal, token)
@@ -110,10 +109,8 @@ async def editor(request: Request, principal: Annotated[Principal, Depends(viewe
     """A change: the form must come from our own page (CSRF), and the user must be an Owner or
     Admin of the account."""
     await _check_csrf(request, principal)
-    if not principal.manages:
-        raise Forbidden(f"your role ({principal.role}) can look at campaigns but not change "
-                        "them; ask an owner or admin of the account")
-    return principal
+    return may_change(principal, "your role ({role}) can look at campaigns but not change them; "
+                                 "ask an owner or admin of the account")
 
 
 Viewer = Annotated[Principal, Depends(viewer)]
@@ -134,7 +131,7 @@ class LoginLimiter:
 
     def check(self, email: str, address: str) -> None:
         """TooManyAttempts when this e-mail and address have used up their failures."""
-        now = time.monotonic()
+        now = monotonic()
         with self._lock:
             failures = self._failures.get((email, address))
             if failures is None:
@@ -145,7 +142,7 @@ class LoginLimiter:
                 raise TooManyAttempts(max(1, int(failures[0] + self.window - now + 0.999)))
 
     def failed(self, email: str, address: str) -> None:
-        now = time.monotonic()
+        now = monotonic()
         with self._lock:
             if len(self._failures) >= self.max_keys:
                 self._forget_old(now)
@@ -164,10 +161,8 @@ class LoginLimiter:
 
 def manager_page(principal: Annotated[Principal, Depends(viewer)]) -> Principal:
     """A page that exists only to change things (the wizard): Owners and Admins."""
-    if not principal.manages:
-        raise Forbidden(f"your role ({principal.role}) can look at campaigns but not set them "
-                        "up; ask an owner or admin of the account")
-    return principal
+    return may_change(principal, "your role ({role}) can look at campaigns but not set them up; "
+                                 "ask an owner or admin of the account")
 
 
 ManagerPage = Annotated[Principal, Depends(manager_page)]

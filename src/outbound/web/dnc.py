@@ -3,15 +3,13 @@ export and delete."""
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from outbound import service
 from outbound.domain.errors import InvalidInput, NotFound
-from outbound.doors import store_of
+from outbound.doors import clock_of, store_of
 from outbound.web.auth import Editor, Viewer, WebAccountId
 from outbound.web.forms import split_numbers, text
 from outbound.web.render import page
@@ -88,8 +86,8 @@ async def dnc_upload(request: Request, account_id: WebAccountId, me: Editor) -> 
     except InvalidInput as exc:
         return _render(request, account_id, status=422, errors={"file": exc.message})
     summary = {k: v for k, v in report.to_dict().items() if k != "errors"}
-    store.uploads.add(account_id, None, "dnc", upload.filename, time.time(), me.email, summary,
-                      report.errors_csv())
+    store.uploads.add(account_id, None, "dnc", upload.filename, clock_of(request).now(), me.email,
+                      summary, report.errors_csv())
     return RedirectResponse(f"{dnc_url(account_id)}#upload-report", 303)
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hmac
-import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from outbound.doors import store_of
+from outbound.doors import clock_of, store_of
 from outbound.web.auth import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -94,7 +93,7 @@ async def login(request: Request) -> Response:
                                 "enter the password again.")
     limiter.succeeded(email, address)
     user = matches[0]
-    token = store.users.start_session(user.user_id, time.time(), SESSION_SECONDS)
+    token = store.users.start_session(user.user_id, clock_of(request).now(), SESSION_SECONDS)
     target = next_url if next_url.startswith(f"/crm/settings/calling/{user.account_id}/") \
         else campaigns_url(user.account_id)
     response = RedirectResponse(target, 303)

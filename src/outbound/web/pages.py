@@ -3,7 +3,6 @@ its recordings, the exports, and the JSON the pages' own script polls for live n
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -15,7 +14,7 @@ from outbound import service
 from outbound.domain.contacts import ContactStatus
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.doors import MAX_ID, store_of
+from outbound.doors import MAX_ID, clock_of, store_of
 from outbound.store.campaigns import Campaign
 from outbound.web.auth import Editor, Viewer, WebAccountId, WebObjectId
 from outbound.web.forms import Checked, text
@@ -179,7 +178,8 @@ async def campaign_action(request: Request, account_id: WebAccountId, campaign_i
         if action == "start" and not service.progress(store, campaign_id)[0]:
             raise InvalidInput("contacts", "the campaign has no contacts yet: upload a list "
                                "first (setup, step 2)")
-        done = service.act(store, account_id, campaign_id, allowed[action], time.time())
+        done = service.act(store, account_id, campaign_id, allowed[action],
+                           clock_of(request).now())
     except (InvalidTransition, CannotStart, InvalidInput) as exc:
         return _detail(request, account_id, campaign_id, error=_said(exc), code=409)
     changed(request)
@@ -206,7 +206,8 @@ async def campaign_pacing(request: Request, account_id: WebAccountId, campaign_i
     checked.add_number("concurrency", form, "calls in flight")
     if not checked.errors:
         try:
-            service.update_campaign(store, account_id, campaign_id, checked.changes, time.time())
+            service.update_campaign(store, account_id, campaign_id, checked.changes,
+                                    clock_of(request).now())
         except InvalidInput as exc:
             checked.fail(exc.field, exc.message)
     if checked.errors:

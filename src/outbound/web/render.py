@@ -25,6 +25,7 @@ from outbound.domain.settings import (
     POOL_MAX,
     POOL_MIN,
 )
+from outbound.doors import store_of
 from outbound.store.users import Principal
 from outbound.web.auth import CSRF_FIELD, csrf_token, session
 
@@ -147,11 +148,12 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     things (`can_manage`), their CSRF token (`csrf`) and the account's zone (`zone`)."""
     found = session(request)
     me: Principal | None = found[0] if found else None
-    base = {"request": request, "me": me, "can_manage": bool(me and me.manages),
-            "csrf": csrf_token(found[1]) if found else "", "zone": "UTC",
-            "nav": "dnc" if template.startswith("dnc") else "campaigns"}
+    base: dict[str, Any] = {
+        "request": request, "me": me, "can_manage": bool(me and me.manages),
+        "csrf": csrf_token(found[1]) if found else "", "zone": "UTC",
+        "nav": "dnc" if template.startswith("dnc") else "campaigns"}
     if me is not None:
-        account = request.app.state.store.accounts.get(me.account_id)
+        account = store_of(request).accounts.get(me.account_id)
         base["account"] = account
         base["zone"] = account.timezone
         base["base"] = f"/crm/settings/calling/{me.account_id}"
@@ -160,4 +162,4 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 
 def zone_of(request: Request, account_id: int) -> ZoneInfo:
-    return load_zone(request.app.state.store.accounts.get(account_id).timezone)
+    return load_zone(store_of(request).accounts.get(account_id).timezone)

@@ -9,7 +9,6 @@ with the domain's own rules and shows every error beside its field.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from outbound import service
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.settings import CampaignSettings
-from outbound.doors import store_of
+from outbound.doors import clock_of, store_of
 from outbound.store.campaigns import Campaign
 from outbound.web import forms
 from outbound.web.auth import Editor, ManagerPage, WebAccountId, WebObjectId
@@ -153,7 +152,8 @@ async def create_campaign(request: Request, account_id: WebAccountId, me: Editor
     checked = forms.basics(form, CampaignSettings(name="-"), region)
     if not checked.errors:
         try:
-            campaign = service.create_campaign(store, account_id, checked.changes, time.time())
+            campaign = service.create_campaign(store, account_id, checked.changes,
+                                               clock_of(request).now())
         except InvalidInput as exc:
             checked.fail(forms.form_field(exc.field), exc.message)
     if checked.errors:
@@ -192,7 +192,7 @@ async def save_step(request: Request, account_id: WebAccountId, campaign_id: Web
     if not checked.errors:
         try:
             service.update_campaign(store, account_id, campaign_id, checked.changes,
-                                    time.time())
+                                    clock_of(request).now())
         except InvalidInput as exc:
             checked.fail(forms.form_field(exc.field), exc.message)
     if checked.errors:
@@ -217,13 +217,13 @@ async def upload_contacts(request: Request, account_id: WebAccountId, campaign_i
     region = store.accounts.get(account_id).region
     try:
         report = service.import_contacts_csv(store, account_id, campaign, upload.file, region,
-                                             time.time())
+                                             clock_of(request).now())
     except InvalidInput as exc:
         return _render(request, account_id, 2, campaign, status=422,
                        errors={"file": exc.message})
     summary = {k: v for k, v in report.to_dict().items() if k != "errors"}
-    store.uploads.add(account_id, campaign_id, "contacts", upload.filename, time.time(),
-                      me.email, summary, report.errors_csv())
+    store.uploads.add(account_id, campaign_id, "contacts", upload.filename,
+                      clock_of(request).now(), me.email, summary, report.errors_csv())
     changed(request)
     return RedirectResponse(setup_url(account_id, campaign_id, 2) + "#upload-report", 303)
 
@@ -233,7 +233,7 @@ async def _launch(request: Request, account_id: int, campaign: Campaign,
     """Step 4's buttons: save as draft, schedule at the start time, or start now."""
     store = store_of(request)
     action = forms.text(form, "action")
-    now = time.time()
+    now = clock_of(request).now()
     scheduling = action == "schedule"
     start, problem = forms.start_time(forms.text(form, "start_at"), request, account_id, now,
                                       scheduling=scheduling)
