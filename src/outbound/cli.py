@@ -10,10 +10,9 @@ import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import uvicorn
@@ -21,23 +20,19 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from outbound import delivery
+from outbound import delivery, service
 from outbound.app import create_app
 from outbound.bootstrap import build, drain, open_store
-from outbound.clock import RealClock
+from outbound.clock import RealClock, monotonic
 from outbound.config import Settings
 from outbound.demo import run_demo
 from outbound.domain.errors import InvalidInput, OutboundError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
-from outbound.domain.phone import normalize_or_raise
-from outbound.domain.settings import CampaignSettings
 from outbound.domain.timefmt import iso
 from outbound.engine.simulation import Simulation
-from outbound.ingest.contacts import RowError, import_contacts, rows_from_json, rows_from_table
-from outbound.ingest.dnc import dnc_query, dnc_rows, import_dnc, write_dnc_csv
-from outbound.ingest.reader import open_text, read_table
-from outbound.scenario import load_into, load_scenario, parse_time
+from outbound.ingest.contacts import RowError
+from outbound.scenario import load_scenario, parse_time
 from outbound.store import Store
 from outbound.store.db import Checkpointer
 
@@ -58,6 +53,8 @@ app.add_typer(dnc_cli, name="dnc")
 # Messages are single lines however long: scripts read them, and so do the tests.
 err = Console(stderr=True, soft_wrap=True)
 out = Console()
+# The time of every change a command makes: the wall clock (commands run no loop).
+clock = RealClock()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -102,9 +99,9 @@ def simulate(
     _settings()
     with user_errors():
         loaded = load_scenario(scenario, seed)
-        began = time.perf_counter()
+        began = monotonic()
         result = Simulation(loaded, out_dir).run()
-        wall = time.perf_counter() - began
+        wall = monotonic() - began
     report = result.report
     err.print(
         f"{report['status']}: {report['calls']} calls, {report['answered']} answered, "
@@ -261,14 +258,12 @@ def create_account(
     """Create an account (business hours default to 09:00–19:00 on weekdays)."""
     store = _store()
     with user_errors():
-        account_id = store.accounts.create(name, timezone=timezone, region=region,
-                                           now=time.time())
+        row = service.create_account(store, name, timezone, region, clock.now())
     if json_out:
-        row = store.accounts.get(account_id)
         _print_json({"id": row.id, "name": row.name, "timezone": row.timezone,
                      "region": row.region, "business_hours": row.business_hours})
     else:
-        print(account_id)
+        print(row.id)
 
 
 @admin.command("create-user")
@@ -284,8 +279,8 @@ def create_user(
     store = _store()
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     with user_errors():
-        row = store.accounts.get(account)
-        user_id = store.users.create(row.id, email, role, time.time(), password=password)
+        row = service.find_account(store, account)
+        user_id = service.create_user(store, row.id, email, role, clock.now(), password=password)
     print(user_id)
 
 
@@ -294,9 +289,8 @@ def create_token(account: str, email: str) -> None:
     """Print a new API bearer token for a user, once: only its hash is kept."""
     store = _store()
     with user_errors():
-        row = store.accounts.get(account)
-        user = store.users.find(row.id, email)
-        print(store.users.create_token(user.id, time.time()))
+        row = service.find_account(store, account)
+        print(service.create_token(store, row.id, email, clock.now()))
 
 
 @admin.command("revoke-token")
@@ -309,12 +303,8 @@ def revoke_token(
     """Revoke a user's API tokens."""
     store = _store()
     with user_errors():
-        row = store.accounts.get(account)
-        user = store.users.find(row.id, email)
-        if token is not None:
-            done = int(store.users.revoke_token(token, time.time()))
-        else:
-            done = store.users.revoke_tokens(user.id, time.time())
+        row = service.find_account(store, account)
+        done = service.revoke_tokens(store, row.id, email, clock.now(), token=token)
     err.print(f"revoked {done} token{'' if done == 1 else 's'}", highlight=False)
 
 
@@ -332,8 +322,9 @@ def campaigns_load(
     store = _store()
     with user_errors():
         loaded_scenario = load_scenario(scenario)
-        account_row = store.accounts.get(account)
-        loaded = load_into(store, account_row.id, loaded_scenario, time.time(), draft=draft)
+        account_row = service.find_account(store, account)
+        loaded = service.load_scenario(store, account_row.id, loaded_scenario, clock.now(),
+                                       draft=draft)
     report = loaded.contacts
     dnc_errors = [{"row": e.row, "value": e.value, "reason": e.reason}
                   for e in loaded.dnc_errors]
@@ -393,7 +384,7 @@ def campaigns_create(
     """Create a draft campaign (business hours: the account's unless overridden)."""
     store = _store()
     with user_errors():
-        account_row = store.accounts.get(account)
+        account_row = service.find_account(store, account)
         data = _settings_options(
             name=name, dial_mode=dial_mode, pacing=pacing, concurrency=concurrency,
             attempts=attempts, backoff_seconds=backoff_seconds,
@@ -410,17 +401,15 @@ def campaigns_create(
                     hours_open or default["open"], hours_close or default["close"])
             except InvalidInput as exc:
                 raise exc.under("business_hours") from None
-        settings = CampaignSettings.parse(data, account_row.region)
-        campaign_id = store.campaigns.create(account_row.id, settings, time.time())
-        store.accounts.add_numbers(account_row.id, settings.numbers)
+        campaign_id = service.create_campaign(store, account_row.id, data, clock.now()).id
     _print_campaign(store, campaign_id, json_out)
 
 
 def _print_campaign(store: Store, campaign_id: int, json_out: bool,
                     extra: dict[str, Any] | None = None) -> None:
     if json_out:
-        data = store.campaigns.get(campaign_id).to_dict()
-        data["contacts"] = store.contacts.counts(campaign_id)
+        data = service.find_campaign(store, campaign_id).to_dict()
+        data["contacts"] = service.contact_counts(store, campaign_id)
         _print_json(data | (extra or {}))
     else:
         print(campaign_id)
@@ -434,13 +423,11 @@ def campaigns_list(
     """List campaigns with status and progress."""
     store = _store()
     with user_errors():
-        account_id = store.accounts.get(account).id if account else None
-        rows = store.campaigns.list(account_id)
+        account_id = service.find_account(store, account).id if account else None
+        rows = service.list_campaigns(store, account_id)
     items = []
     for campaign in rows:
-        counts = store.contacts.counts(campaign.id)
-        total = sum(counts.values())
-        finished = sum(counts[s] for s in ("completed", "failed", "blocked", "abandoned"))
+        total, finished, _ = service.progress(store, campaign.id)
         items.append((campaign, total, finished))
     if json_out:
         _print_json([c.to_dict() | {"contacts": t, "finished": f} for c, t, f in items])
@@ -459,15 +446,14 @@ def campaigns_show(campaign: str, json_out: Annotated[bool, typer.Option("--json
     """A campaign's settings and contact counts."""
     store = _store()
     with user_errors():
-        campaign_id = store.campaigns.find(campaign).id
+        found = service.find_campaign(store, campaign)
     if json_out:
-        _print_campaign(store, campaign_id, True)
+        _print_campaign(store, found.id, True)
         return
-    data = store.campaigns.get(campaign_id).to_dict()
     table = Table("setting", "value", show_header=False)
-    for key, value in data.items():
+    for key, value in found.to_dict().items():
         table.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
-    for status, count in store.contacts.counts(campaign_id).items():
+    for status, count in service.contact_counts(store, found.id).items():
         table.add_row(f"contacts {status}", str(count))
     out.print(table)
 
@@ -485,9 +471,8 @@ def campaigns_set(
     if not changes:
         fail("nothing to change: give --pacing and/or --concurrency")
     with user_errors():
-        found = store.campaigns.find(campaign)
-        region = store.accounts.get(found.account_id).region
-        store.campaigns.update_settings(found.id, changes, region, time.time())
+        found = service.find_campaign(store, campaign)
+        service.update_campaign(store, found.account_id, found.id, changes, clock.now())
     _print_campaign(store, found.id, json_out)
 
 
@@ -495,9 +480,9 @@ def _action(action: CampaignAction) -> Callable[[str], None]:
     def command(campaign: str) -> None:
         store = _store()
         with user_errors():
-            campaign_id = store.campaigns.find(campaign).id
-            status = store.campaigns.act(campaign_id, action, time.time())
-        err.print(f"campaign {campaign_id} is {status.value}", highlight=False)
+            found = service.find_campaign(store, campaign)
+            done = service.act(store, found.account_id, found.id, action, clock.now())
+        err.print(f"campaign {done.id} is {done.status.value}", highlight=False)
 
     command.__doc__ = f"{action.value.capitalize()} a campaign."
     return command
@@ -544,16 +529,12 @@ def contacts_import(
     every row not imported."""
     store = _store()
     with user_errors():
-        found = store.campaigns.find(campaign)
-        account = store.accounts.get(found.account_id)
+        found = service.find_campaign(store, campaign)
         if region is not None and not (len(region) == 2 and region.isalpha()):
             raise InvalidInput("--region", f"must be a two-letter country code (got {region!r})")
-        with open_text(file) as text, _progress(f"importing {file.name}", json_out) as tick:
-            rows = (rows_from_json(_load_json(text, file)) if file.suffix.lower() == ".json"
-                    else rows_from_table(read_table(text, str(file))))
-            report = import_contacts(store, found.id, account.id, rows,
-                                     (region or account.region).upper(), time.time(),
-                                     progress=tick, source=str(file))
+        with _progress(f"importing {file.name}", json_out) as tick:
+            report = service.import_contacts_file(store, found, file, region, clock.now(),
+                                                  progress=tick)
     if json_out:
         _print_json(report.to_dict())
         return
@@ -563,25 +544,14 @@ def contacts_import(
     _print_row_errors(report.errors, report.errors_truncated)
 
 
-def _load_json(text: IO[str], file: Path) -> Any:
-    try:
-        return json.load(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(str(file), f"line {exc.lineno}: not valid JSON ({exc.msg})") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(str(file), "is not valid UTF-8 text") from None
-
-
 @dnc_cli.command("add")
 def dnc_add(account: str, numbers: list[str],
             json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Add numbers to the do-not-call list (any common format; the account's region)."""
     store = _store()
     with user_errors():
-        row = store.accounts.get(account)
-        e164 = [normalize_or_raise(n, row.region, f"numbers[{i}]")
-                for i, n in enumerate(numbers)]
-        added = store.dnc.add(row.id, e164, time.time(), added_by="cli", source="cli")
+        row = service.find_account(store, account)
+        e164, added = service.add_dnc(store, row.id, numbers, "cli", "cli", clock.now())
     if json_out:
         _print_json({"added": added, "already_listed": len(set(e164)) - added,
                      "numbers": e164})
@@ -597,11 +567,10 @@ def dnc_import(account: str, file: Path,
     """Import a do-not-call list: a CSV with a phone column, or one number per line."""
     store = _store()
     with user_errors():
-        row = store.accounts.get(account)
-        with open_text(file) as text, _progress(f"importing {file.name}", json_out) as tick:
-            report = import_dnc(store, row.id, dnc_rows(text, str(file)),
-                                (region or row.region).upper(), time.time(),
-                                added_by="cli", source=file.name, progress=tick)
+        row = service.find_account(store, account)
+        with _progress(f"importing {file.name}", json_out) as tick:
+            report = service.import_dnc_path(store, row.id, file, region, "cli", clock.now(),
+                                             progress=tick)
     if json_out:
         _print_json(report.to_dict())
         return
@@ -616,10 +585,10 @@ def dnc_export(account: str, file: Annotated[Path | None, typer.Argument(
     """Export the do-not-call list as CSV: phone, added_at, added_by, source."""
     store = _store()
     with user_errors():
-        row = store.accounts.get(account)
+        row = service.find_account(store, account)
         with (file.open("w", newline="", encoding="utf-8") if file else
               contextlib.nullcontext(sys.stdout)) as out:
-            count = write_dnc_csv(store.dnc.all(row.id), out)
+            count = service.write_dnc(store, row.id, out)
     if file is not None:
         err.print(f"wrote {count:,} number{'' if count == 1 else 's'} to {file}",
                   highlight=False)
@@ -629,14 +598,14 @@ def dnc_export(account: str, file: Annotated[Path | None, typer.Argument(
 def dnc_search(account: str, query: str,
                limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
                json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Find listed numbers by number (any format) or by prefix (e.g. +1415)."""
+    """Find listed numbers by number (any format) or by prefix (e.g. +1415); + lists them
+    all."""
     store = _store()
     with user_errors():
-        row = store.accounts.get(account)
-        rows = store.dnc.search(row.id, dnc_query(query, row.region), limit)
+        row = service.find_account(store, account)
+        rows = service.search_dnc(store, row.id, query, limit)
     if json_out:
-        _print_json([{"phone": r.phone, "added_at": iso(r.added_at), "added_by": r.added_by,
-                      "source": r.source} for r in rows])
+        _print_json([service.dnc_entry(r) for r in rows])
         return
     table = Table("phone", "added", "by", "source")
     for r in rows:
@@ -649,10 +618,8 @@ def dnc_remove(account: str, numbers: list[str]) -> None:
     """Take numbers off the do-not-call list."""
     store = _store()
     with user_errors():
-        row = store.accounts.get(account)
-        e164 = [normalize_or_raise(n, row.region, f"numbers[{i}]")
-                for i, n in enumerate(numbers)]
-        removed = store.dnc.remove(row.id, e164)
+        row = service.find_account(store, account)
+        e164, removed = service.remove_dnc_numbers(store, row.id, numbers)
     err.print(f"removed {removed} of {len(e164)}", highlight=False)
 
 

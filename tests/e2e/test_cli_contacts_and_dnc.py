@@ -299,6 +299,15 @@ def test_dnc_search_finds_a_whole_number_in_any_format_or_a_prefix(acme: Outboun
     assert "+12125550100" in table and "+1415" not in table
 
 
+def test_dnc_search_for_a_plus_lists_every_entry_as_the_api_and_the_pages_do(
+        acme: Outbound) -> None:
+    acme.ok("dnc", "add", "Acme", "4155550100", "+44 20 7946 0958")
+
+    listed = acme.json("dnc", "search", "Acme", "+")
+
+    assert [r["phone"] for r in listed] == ["+14155550100", "+442079460958"]
+
+
 def test_dnc_search_for_something_that_is_not_a_number_exits_2(acme: Outbound) -> None:
     done = acme.run("dnc", "search", "Acme", "stop calling")
 

@@ -101,13 +101,14 @@ def test_renaming_a_campaign_to_a_name_in_use_is_refused_naming_the_field(
 
 def test_the_live_figures_of_a_campaign_are_its_accounts_alone(store: Store) -> None:
     acme, globex = _accounts(store)
-    campaign = service.create_campaign(store, acme, {"name": "Live"}, time.time())
-    figures = service.live_stats(store, acme, campaign.id)  # cached for Acme now
+    now = time.time()
+    campaign = service.create_campaign(store, acme, {"name": "Live"}, now)
+    figures = service.live_stats(store, acme, campaign.id, now)  # cached for Acme now
     assert figures["status"] == "draft" and figures["total"] == 0
     with pytest.raises(NotFound):
-        service.live_stats(store, globex, campaign.id)
+        service.live_stats(store, globex, campaign.id, now)
     with pytest.raises(NotFound):
         service.contact_with_timeline(store, globex, campaign.id, 1)
     assert store.dnc.count(acme) == 0
-    service.add_dnc(store, acme, ["(212) 555-0147", "+12125550147"], "pat", "test")
+    service.add_dnc(store, acme, ["(212) 555-0147", "+12125550147"], "pat", "test", now)
     assert (store.dnc.count(acme), store.dnc.count(globex)) == (1, 0)

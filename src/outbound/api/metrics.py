@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
-
+from outbound import service
 from outbound.domain.contacts import IN_FLIGHT, ContactStatus, Outcome
 from outbound.store import Store
-from outbound.store.db import reading
-from outbound.store.schema import call_attempts, campaigns, contacts
 
 
 def _label(value: object) -> str:
@@ -22,17 +19,9 @@ def render(store: Store) -> str:
 
 
 def _lines(store: Store) -> Iterator[str]:
-    with reading(store.engine) as conn:
-        names = {r.id: (r.account_id, r.name, r.status, r.settings)
-                 for r in conn.execute(select(campaigns.c.id, campaigns.c.account_id,
-                                              campaigns.c.name, campaigns.c.status,
-                                              campaigns.c.settings))}
-        outcomes = list(conn.execute(select(call_attempts.c.campaign_id, call_attempts.c.outcome,
-                                            func.count()).group_by(
-            call_attempts.c.campaign_id, call_attempts.c.outcome)))
-        states = list(conn.execute(select(contacts.c.campaign_id, contacts.c.status,
-                                          func.count()).group_by(contacts.c.campaign_id,
-                                                                 contacts.c.status)))
+    totals = service.totals(store)
+    names = {r.id: (r.account_id, r.name, r.status, r.settings) for r in totals.campaigns}
+    outcomes, states = totals.outcomes, totals.states
 
     def labels(campaign_id: int) -> str:
         account_id, name, _, _ = names.get(campaign_id, (0, "?", "", {}))

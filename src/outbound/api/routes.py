@@ -7,14 +7,12 @@ Bodies are checked by the domain (the same limits as the CLI and the scenario fi
 from __future__ import annotations
 
 import json
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from python_multipart.exceptions import FormParserError
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
@@ -22,18 +20,16 @@ from starlette.formparsers import MultiPartException
 from outbound import service
 from outbound.api.auth import AccountId, Manager, ObjectId, Reader
 from outbound.api.errors import responses
-from outbound.domain.contacts import ContactStatus, Outcome, after_call
-from outbound.domain.errors import InvalidInput, InvalidTransition, NotFound, TooLarge
+from outbound.domain.contacts import ContactStatus
+from outbound.domain.errors import InvalidInput, NotFound, TooLarge
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.timefmt import iso
-from outbound.doors import MAX_ID, StoreDep
-from outbound.ingest.contacts import ImportReport, import_contacts, rows_from_json
+from outbound.doors import MAX_ID, ClockDep, StoreDep
+from outbound.ingest.contacts import ImportReport
 from outbound.scenario import parse_time
 from outbound.store import Store
 from outbound.store.campaigns import Campaign
-from outbound.store.db import reading
-from outbound.store.schema import contacts
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 router = APIRouter(prefix="/api/v1/accounts/{account_id}", responses=responses(401, 404, 422))
@@ -109,7 +105,7 @@ def _changed(request: Request) -> None:
 def list_campaigns(account_id: AccountId, caller: Reader, store: StoreDep,
                    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
                    limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
-    rows = [c for c in store.campaigns.list(account_id) if after is None or c.id > after]
+    rows = [c for c in service.list_campaigns(store, account_id) if after is None or c.id > after]
     page = rows[:limit]
     return {"items": [campaign_json(store, c) for c in page],
             "next": str(page[-1].id) if len(rows) > limit else None}
@@ -117,9 +113,9 @@ def list_campaigns(account_id: AccountId, caller: Reader, store: StoreDep,
 
 @router.post("/campaigns", status_code=201, responses=responses(403))
 def create_campaign(account_id: AccountId, body: CampaignBody, caller: Manager,
-                    store: StoreDep) -> dict[str, Any]:
+                    store: StoreDep, clock: ClockDep) -> dict[str, Any]:
     return campaign_json(store, service.create_campaign(store, account_id, _changes(body),
-                                                        time.time()))
+                                                        clock.now()))
 
 
 @router.get("/campaigns/{campaign_id}")
@@ -130,8 +126,10 @@ def get_campaign(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
 
 @router.patch("/campaigns/{campaign_id}", responses=responses(403, 409))
 def update_campaign(account_id: AccountId, campaign_id: ObjectId, body: CampaignBody,
-                    caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
-    updated = service.update_campaign(store, account_id, campaign_id, _changes(body), time.time())
+                    caller: Manager, store: StoreDep, clock: ClockDep,
+                    request: Request) -> dict[str, Any]:
+    updated = service.update_campaign(store, account_id, campaign_id, _changes(body),
+                                      clock.now())
     _changed(request)
     return campaign_json(store, updated)
 
@@ -193,24 +191,19 @@ async def _upload(request: Request) -> tuple[str, Any]:
 @router.post("/campaigns/{campaign_id}/contacts", responses=responses(403, 409, 413),
              openapi_extra=CONTACTS_BODY)
 async def upload_contacts(account_id: AccountId, campaign_id: ObjectId, caller: Manager,
-                          store: StoreDep, request: Request,
+                          store: StoreDep, clock: ClockDep, request: Request,
                           region: Annotated[str | None, Query(min_length=2, max_length=2)] = None
                           ) -> dict[str, Any]:
     campaign = _campaign(store, account_id, campaign_id)
-    if campaign.status.terminal:
-        raise InvalidTransition(f"the campaign is {campaign.status.value}: start a new one for "
-                                "these contacts")
-    account = store.accounts.get(account_id)
+    service.check_open_for_contacts(campaign)
     kind, payload = await _upload(request)
-    now = time.time()
     report: ImportReport
     if kind == "json":
-        report = import_contacts(store, campaign_id, account_id, rows_from_json(payload),
-                                 (region or account.region).upper(), now, max_rows=None,
-                                 source="body")
+        report = service.import_contacts_json(store, account_id, campaign, payload, region,
+                                              clock.now())
     else:
-        report = service.import_contacts_csv(store, account_id, campaign, payload,
-                                             (region or account.region).upper(), now)
+        report = service.import_contacts_csv(store, account_id, campaign, payload, region,
+                                             clock.now())
     _changed(request)
     return report.to_dict()
 
@@ -242,27 +235,14 @@ def get_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: Object
 
 @router.post("/campaigns/{campaign_id}/contacts/{contact_id}/reset", responses=responses(403, 409))
 def reset_contact(account_id: AccountId, campaign_id: ObjectId, contact_id: ObjectId,
-                  caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
+                  caller: Manager, store: StoreDep, clock: ClockDep,
+                  request: Request) -> dict[str, Any]:
     """Reset a contact stuck in flight: its attempt ends as `unknown`, the retry policy
     decides what follows (as the sweeper does once the lease runs out)."""
-    campaign = _campaign(store, account_id, campaign_id)
-    settings = campaign.settings
-    with reading(store.engine) as conn:
-        found = conn.execute(select(contacts.c.id).where(
-            contacts.c.id == contact_id, contacts.c.campaign_id == campaign_id)).first()
-    if found is None:
-        raise NotFound(f"no contact {contact_id}")
-    done = store.dialing.reset_contact(
-        contact_id, lambda attempts: after_call(Outcome.UNKNOWN, attempts, settings.attempts,
-                                                settings.backoff, time.time()),
-        time.time(), caller.email)
-    if not done:
-        raise InvalidTransition("only a contact in flight (dialing, ringing, answered) can "
-                                "be reset")
+    service.reset_contact(store, account_id, campaign_id, contact_id, caller.email,
+                          clock.now())
     _changed(request)
     return get_contact(account_id, campaign_id, contact_id, caller, store)
-
-
 
 
 @router.get("/recordings/{attempt_id}", response_class=FileResponse)
@@ -270,7 +250,12 @@ def get_recording(account_id: AccountId, attempt_id: ObjectId, caller: Reader,
                   store: StoreDep) -> Response:
     """A call's recording as audio: a file this server wrote, or one Twilio keeps, fetched
     with the account's credentials (which the client never sees)."""
-    return service.recording_response(store, account_id, attempt_id)
+    found = service.recording(store, account_id, attempt_id)
+    disposition = {"Content-Disposition": f'inline; filename="{found.file_name}"'}
+    if found.path is not None:
+        return FileResponse(found.path, media_type=found.media_type, headers=disposition)
+    assert found.chunks is not None
+    return StreamingResponse(found.chunks, media_type=found.media_type, headers=disposition)
 
 
 # -- stats and exports -------------------------------------------------------------------------
@@ -307,12 +292,13 @@ class Stats(BaseModel):
 @router.get("/campaigns/{campaign_id}/stats", response_class=Response,
             responses={200: {"model": Stats, "content": {"application/json": {}}}})
 async def campaign_stats(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
-                         store: StoreDep) -> Response:
+                         store: StoreDep, clock: ClockDep) -> Response:
     """Served from a per-campaign cache at most a second old, on the event loop when the
     cache is fresh: a poll then costs no thread and no database read."""
     body = _cached_stats(account_id, campaign_id)
     if body is None:
-        body = await run_in_threadpool(_stats_json, store, account_id, campaign_id)
+        body = await run_in_threadpool(_stats_json, store, account_id, campaign_id,
+                                       clock.now())
     return Response(body, media_type="application/json")
 
 
@@ -329,14 +315,14 @@ def _cached_stats(account_id: int, campaign_id: int) -> bytes | None:
     return cached[1]
 
 
-def _stats_json(store: Store, account_id: int, campaign_id: int) -> bytes:
+def _stats_json(store: Store, account_id: int, campaign_id: int, now: float) -> bytes:
     body = _cached_stats(account_id, campaign_id)
     if body is not None:
         return body
 
     def compute() -> tuple[int, bytes]:
         campaign = _campaign(store, account_id, campaign_id)
-        stats = Stats.model_validate(service.compute_stats(store, account_id, campaign))
+        stats = Stats.model_validate(service.compute_stats(store, account_id, campaign, now))
         return account_id, stats.model_dump_json().encode()
 
     owner, body = stats_cache.get(campaign_id, compute)
@@ -345,25 +331,24 @@ def _stats_json(store: Store, account_id: int, campaign_id: int) -> bytes:
     return body
 
 
+def _download(export: service.Export) -> StreamingResponse:
+    return StreamingResponse(iter(export.chunks), media_type=export.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{export.file_name}"'})
+
+
 @router.get("/campaigns/{campaign_id}/failed.csv", response_class=StreamingResponse)
 def failed_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
                store: StoreDep) -> StreamingResponse:
     """The failed contacts, as a list to upload into a new campaign."""
-    _campaign(store, account_id, campaign_id)
-    return StreamingResponse(iter([service.failed_csv(store, campaign_id)]), media_type="text/csv",
-                             headers={"Content-Disposition":
-                                      f'attachment; filename="campaign-{campaign_id}-failed.csv"'})
+    return _download(service.failed_csv(store, account_id, campaign_id))
 
 
 @router.get("/campaigns/{campaign_id}/calls.csv", response_class=StreamingResponse)
 def calls_csv(account_id: AccountId, campaign_id: ObjectId, caller: Reader,
               store: StoreDep) -> StreamingResponse:
-    _campaign(store, account_id, campaign_id)
-    text = service.calls_csv(store, campaign_id,
-                             lambda a: f"/api/v1/accounts/{account_id}/recordings/{a.id}")
-    return StreamingResponse(iter([text]), media_type="text/csv",
-                             headers={"Content-Disposition":
-                                      f'attachment; filename="campaign-{campaign_id}-calls.csv"'})
+    return _download(service.calls_csv(
+        store, account_id, campaign_id,
+        lambda a: f"/api/v1/accounts/{account_id}/recordings/{a.id}"))
 
 
 # -- the do-not-call list ----------------------------------------------------------------------
@@ -374,25 +359,25 @@ def search_dnc(account_id: AccountId, caller: Reader, store: StoreDep,
                q: Annotated[str, Query(min_length=1, max_length=40)] = "+",
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     rows = service.search_dnc(store, account_id, q, limit)
-    return {"items": [{"phone": r.phone, "added_at": iso(r.added_at), "added_by": r.added_by,
-                       "source": r.source} for r in rows], "next": None}
+    return {"items": [service.dnc_entry(r) for r in rows], "next": None}
 
 
 @router.post("/dnc", status_code=201, responses=responses(403))
-def add_dnc(account_id: AccountId, body: Numbers, caller: Manager,
-            store: StoreDep) -> dict[str, Any]:
-    numbers, added = service.add_dnc(store, account_id, body.numbers, caller.email, "api")
+def add_dnc(account_id: AccountId, body: Numbers, caller: Manager, store: StoreDep,
+            clock: ClockDep) -> dict[str, Any]:
+    numbers, added = service.add_dnc(store, account_id, body.numbers, caller.email, "api",
+                                     clock.now())
     return {"added": added, "already_listed": len(set(numbers)) - added, "numbers": numbers}
 
 
 @router.post("/dnc/import", responses=responses(403, 413), openapi_extra=DNC_BODY)
 async def import_dnc_file(account_id: AccountId, caller: Manager, store: StoreDep,
-                          request: Request) -> dict[str, Any]:
+                          clock: ClockDep, request: Request) -> dict[str, Any]:
     kind, payload = await _upload(request)
     if kind != "csv":
         raise InvalidInput("content-type", "send the list as multipart/form-data (part 'file')")
-    return service.import_dnc_file(store, account_id, payload, caller.email,
-                                   "api upload").to_dict()
+    return service.import_dnc_file(store, account_id, payload, caller.email, "api upload",
+                                   clock.now()).to_dict()
 
 
 @router.delete("/dnc/{number}", status_code=204, responses=responses(403))
@@ -402,14 +387,16 @@ def remove_dnc(account_id: AccountId, number: str, caller: Manager, store: Store
 
 @router.get("/dnc.csv", response_class=StreamingResponse)
 def export_dnc(account_id: AccountId, caller: Reader, store: StoreDep) -> StreamingResponse:
-    return StreamingResponse(iter([service.dnc_csv(store, account_id)]), media_type="text/csv")
+    export = service.dnc_csv(store, account_id)
+    return StreamingResponse(iter(export.chunks), media_type=export.media_type)
 
 
 # Last: its path would otherwise catch /campaigns/{id}/contacts and the like.
 @router.post("/campaigns/{campaign_id}/{action}", responses=responses(403, 409))
 def act_on_campaign(account_id: AccountId, campaign_id: ObjectId,
                     action: Literal["schedule", "start", "pause", "resume", "cancel"],
-                    caller: Manager, store: StoreDep, request: Request) -> dict[str, Any]:
-    campaign = service.act(store, account_id, campaign_id, CampaignAction(action), time.time())
+                    caller: Manager, store: StoreDep, clock: ClockDep,
+                    request: Request) -> dict[str, Any]:
+    campaign = service.act(store, account_id, campaign_id, CampaignAction(action), clock.now())
     _changed(request)
     return campaign_json(store, campaign)

@@ -16,15 +16,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
-from sqlalchemy import and_, select, update
 from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
 from outbound.api.auth import AccountId, ObjectId
 from outbound.domain.errors import NotFound
 from outbound.store import Store
-from outbound.store.db import reading
-from outbound.store.schema import call_attempts, campaigns
 from outbound.telephony.port import Leg
 from outbound.telephony.settings import TwilioProvider
 from outbound.telephony.twiml import (
@@ -83,7 +80,7 @@ def _handle(store: Store, deliver: Deliver | None, account_id: int, kind: HookKi
         return _forbidden()
     if params.get("AccountSid") not in (None, config.account_sid):
         return _forbidden()
-    if not _attempt_of_account(store, account_id, attempt_id):
+    if not store.attempts.belongs_to(account_id, attempt_id):
         return Response(empty_twiml(), status_code=404, media_type=TWIML)
     if kind is HookKind.RECORDING:
         _attach_recording(store, config, account_id, attempt_id, params)
@@ -112,14 +109,6 @@ def _twilio_settings(store: Store, account_id: int) -> TwilioProvider | None:
     return config if config.auth_token else None
 
 
-def _attempt_of_account(store: Store, account_id: int, attempt_id: int) -> bool:
-    with reading(store.engine) as conn:
-        found = conn.execute(select(call_attempts.c.id).join(
-            campaigns, campaigns.c.id == call_attempts.c.campaign_id).where(
-            call_attempts.c.id == attempt_id, campaigns.c.account_id == account_id)).first()
-    return found is not None
-
-
 def _attach_recording(store: Store, config: TwilioProvider, account_id: int, attempt_id: int,
                       params: dict[str, str]) -> None:
     """Keep the recording's URL on its attempt, once. Only a URL under the account's own
@@ -128,8 +117,4 @@ def _attach_recording(store: Store, config: TwilioProvider, account_id: int, att
     if params.get("RecordingStatus", "completed") != "completed" or not url.startswith(
             recordings_prefix(config)):
         return
-    owned = select(campaigns.c.id).where(campaigns.c.account_id == account_id)
-    with store.engine.begin() as conn:
-        conn.execute(update(call_attempts).where(and_(
-            call_attempts.c.id == attempt_id, call_attempts.c.recording.is_(None),
-            call_attempts.c.campaign_id.in_(owned))).values(recording=url))
+    store.attempts.attach_recording(account_id, attempt_id, url)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from outbound.store.accounts import AccountsRepo
+from outbound.store.attempts import AttemptsRepo
 from outbound.store.campaigns import CampaignsRepo
 from outbound.store.contacts import ContactsRepo
 from outbound.store.db import connect, migrate
 from outbound.store.dialing import DialingRepo
 from outbound.store.dnc import DncRepo
+from outbound.store.stats import StatsRepo
 from outbound.store.uploads import UploadsRepo
 from outbound.store.users import UsersRepo
 from outbound.store.webhooks import WebhooksRepo
@@ -30,6 +32,8 @@ class Store:
     users: UsersRepo
     webhooks: WebhooksRepo
     uploads: UploadsRepo
+    attempts: AttemptsRepo
+    stats: StatsRepo
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
@@ -39,7 +43,8 @@ class Store:
         accounts = AccountsRepo(engine)
         return cls(engine, accounts, CampaignsRepo(engine, accounts), ContactsRepo(engine),
                    DncRepo(engine), DialingRepo(engine), UsersRepo(engine),
-                   WebhooksRepo(engine), UploadsRepo(engine))
+                   WebhooksRepo(engine), UploadsRepo(engine), AttemptsRepo(engine),
+                   StatsRepo(engine))
 
     def close(self) -> None:
         self.dialing.pinned.close()

@@ -104,6 +104,18 @@ class AccountsRepo:
             return int(conn.execute(insert(departments).values(
                 account_id=account_id, name=name)).inserted_primary_key[0])
 
+    def departments(self, account_id: int) -> list[Row[Any]]:
+        with reading(self.engine) as conn:
+            return list(conn.execute(select(departments).where(
+                departments.c.account_id == account_id).order_by(departments.c.id)))
+
+    def department_id(self, account_id: int, name: str) -> int | None:
+        """The id of the account's department of that name, or None."""
+        with reading(self.engine) as conn:
+            found = conn.execute(select(departments.c.id).where(
+                departments.c.account_id == account_id, departments.c.name == name)).scalar()
+        return None if found is None else int(found)
+
     def add_agent(self, account_id: int, name: str, now: float, *, department_id: int | None,
                   phone: str | None = None, sip_uri: str | None = None,
                   availability: str = "available") -> int:
@@ -125,6 +137,15 @@ class AccountsRepo:
             conn.execute(update(agents).where(agents.c.id == row.id).values(
                 availability=availability))
 
+    def update_agent(self, account_id: int, agent_id: int, changes: dict[str, Any]) -> None:
+        """Set an agent's department_id, availability, phone or sip_uri (those given)."""
+        if not changes:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(agents).where(agents.c.id == agent_id,
+                                              agents.c.account_id == account_id
+                                              ).values(**changes))
+
     def agents(self, account_id: int) -> list[Row[Any]]:
         with reading(self.engine) as conn:
             query = select(agents, departments.c.name.label("department")).outerjoin(
@@ -138,6 +159,11 @@ class AccountsRepo:
             return int(conn.execute(insert(voice_menus).values(
                 account_id=account_id, name=name, prompt=prompt, options=options,
             )).inserted_primary_key[0])
+
+    def voice_menus(self, account_id: int) -> list[Row[Any]]:
+        with reading(self.engine) as conn:
+            return list(conn.execute(select(voice_menus).where(
+                voice_menus.c.account_id == account_id).order_by(voice_menus.c.id)))
 
     def targets(self, account_id: int) -> dict[str, list[str]]:
         """The names of the account's departments, agents and voice menus: what a campaign

@@ -1,4 +1,4 @@
-"""Contacts of a campaign: bulk insert from an import, counts, listings."""
+"""Contacts of a campaign: bulk insert from an import, counts, listings, pages and lookups."""
 
 from __future__ import annotations
 
@@ -80,6 +80,32 @@ class ContactsRepo:
         with reading(self.engine) as conn:
             return list(conn.execute(select(contacts).where(
                 contacts.c.campaign_id == campaign_id).order_by(contacts.c.position)))
+
+    def get(self, campaign_id: int, contact_id: int) -> Row[Any] | None:
+        """The campaign's contact, or None (no such contact in this campaign)."""
+        with reading(self.engine) as conn:
+            row: Row[Any] | None = conn.execute(select(contacts).where(
+                contacts.c.id == contact_id, contacts.c.campaign_id == campaign_id)).first()
+        return row
+
+    def page(self, campaign_id: int, status: ContactStatus | None, after: int | None,
+             limit: int) -> list[Row[Any]]:
+        """Up to `limit` of the campaign's contacts in id order, after the id `after`."""
+        query = select(contacts).where(contacts.c.campaign_id == campaign_id)
+        if status is not None:
+            query = query.where(contacts.c.status == status.value)
+        if after is not None:
+            query = query.where(contacts.c.id > after)
+        with reading(self.engine) as conn:
+            return list(conn.execute(query.order_by(contacts.c.id).limit(limit)))
+
+    def failed(self, campaign_id: int) -> list[Row[Any]]:
+        """Phone, name and fields of the campaign's failed contacts, in list order."""
+        with reading(self.engine) as conn:
+            return list(conn.execute(select(contacts.c.phone, contacts.c.name, contacts.c.fields)
+                                     .where(contacts.c.campaign_id == campaign_id,
+                                            contacts.c.status == ContactStatus.FAILED.value)
+                                     .order_by(contacts.c.position)))
 
     def attempts(self, campaign_id: int) -> Iterable[Row[Any]]:
         with reading(self.engine) as conn:

@@ -61,7 +61,7 @@ async def dnc_add(request: Request, account_id: WebAccountId, me: Editor) -> Res
                        errors={"numbers": "type at least one number"})
     try:
         normalized, added = service.add_dnc(store_of(request), account_id, numbers, me.email,
-                                            "web")
+                                            "web", clock_of(request).now())
     except InvalidInput as exc:
         return _render(request, account_id, status=422, errors={"numbers": exc.message},
                        values={"numbers": text(form, "numbers")})
@@ -82,7 +82,8 @@ async def dnc_upload(request: Request, account_id: WebAccountId, me: Editor) -> 
                                "phone column"})
     try:
         report = service.import_dnc_file(store, account_id, upload.file, me.email,
-                                         f"web upload {upload.filename}"[:200])
+                                         f"web upload {upload.filename}"[:200],
+                                         clock_of(request).now())
     except InvalidInput as exc:
         return _render(request, account_id, status=422, errors={"file": exc.message})
     summary = {k: v for k, v in report.to_dict().items() if k != "errors"}
@@ -106,5 +107,6 @@ async def dnc_delete(request: Request, account_id: WebAccountId, me: Editor) -> 
 
 @router.get("/dnc.csv")
 def dnc_export(request: Request, account_id: WebAccountId, me: Viewer) -> Response:
-    return Response(service.dnc_csv(store_of(request), account_id), media_type="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="do-not-call.csv"'})
+    export = service.dnc_csv(store_of(request), account_id)
+    return Response(export.text(), media_type=export.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{export.file_name}"'})

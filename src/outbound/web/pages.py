@@ -8,7 +8,13 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from outbound import service
 from outbound.domain.contacts import ContactStatus
@@ -120,7 +126,7 @@ def _detail(request: Request, account_id: int, campaign_id: int, *, status: str 
             code: int = 200) -> Response:
     store = store_of(request)
     campaign = service.campaign_of(store, account_id, campaign_id)
-    live = service.live_stats(store, account_id, campaign_id)
+    live = service.live_stats(store, account_id, campaign_id, clock_of(request).now())
     zone = _zone(request, account_id)
     wanted = ContactStatus(status) if status in {s.value for s in ContactStatus} else None
     contacts, following = service.list_contacts(store, account_id, campaign_id, wanted,
@@ -149,7 +155,8 @@ def _clock(at: str, zone: str) -> str:
 def campaign_live(request: Request, account_id: WebAccountId, campaign_id: WebObjectId,
                   me: Viewer) -> JSONResponse:
     """The detail page's numbers, read by its script every second."""
-    live = service.live_stats(store_of(request), account_id, campaign_id)
+    live = service.live_stats(store_of(request), account_id, campaign_id,
+                              clock_of(request).now())
     zone = _zone(request, account_id)
     body = {k: live[k] for k in ("status", "contacts", "in_flight", "free_agents", "pacing",
                                  "concurrency", "dnc_blocks", "answered", "abandoned",
@@ -231,27 +238,31 @@ def contact_page(request: Request, account_id: WebAccountId, campaign_id: WebObj
 @router.get("/recordings/{attempt_id}")
 def recording(request: Request, account_id: WebAccountId, attempt_id: WebObjectId,
               me: Viewer) -> Response:
-    return service.recording_response(store_of(request), account_id, attempt_id)
+    found = service.recording(store_of(request), account_id, attempt_id)
+    disposition = {"Content-Disposition": f'inline; filename="{found.file_name}"'}
+    if found.path is not None:
+        return FileResponse(found.path, media_type=found.media_type, headers=disposition)
+    assert found.chunks is not None
+    return StreamingResponse(found.chunks, media_type=found.media_type, headers=disposition)
 
 
 @router.get("/outbound-campaigns/{campaign_id}/calls.csv")
 def calls_export(request: Request, account_id: WebAccountId, campaign_id: WebObjectId,
                  me: Viewer) -> Response:
-    store = store_of(request)
-    service.campaign_of(store, account_id, campaign_id)
-    body = service.calls_csv(store, campaign_id, lambda a: str(request.url_for(
-        "recording", account_id=account_id, attempt_id=a.id)))
-    return Response(body, media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-calls.csv"'})
+    return _download(service.calls_csv(
+        store_of(request), account_id, campaign_id, lambda a: str(request.url_for(
+            "recording", account_id=account_id, attempt_id=a.id))))
+
+
+def _download(export: service.Export) -> Response:
+    return Response(export.text(), media_type=export.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{export.file_name}"'})
 
 
 @router.get("/outbound-campaigns/{campaign_id}/failed.csv")
 def failed_export(request: Request, account_id: WebAccountId, campaign_id: WebObjectId,
                   me: Viewer) -> Response:
-    store = store_of(request)
-    service.campaign_of(store, account_id, campaign_id)
-    return Response(service.failed_csv(store, campaign_id), media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-failed.csv"'})
+    return _download(service.failed_csv(store_of(request), account_id, campaign_id))
 
 
 @router.get("/uploads/{report_id}/errors.csv")
