@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from outbound.store.accounts import AccountsRepo
+from outbound.store.agents import AgentsRepo
 from outbound.store.campaigns import CampaignsRepo
 from outbound.store.contacts import ContactsRepo
 from outbound.store.db import connect, migrate
@@ -30,6 +31,7 @@ class Store:
     users: UsersRepo
     webhooks: WebhooksRepo
     uploads: UploadsRepo
+    agents: AgentsRepo
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
@@ -39,7 +41,7 @@ class Store:
         accounts = AccountsRepo(engine)
         return cls(engine, accounts, CampaignsRepo(engine, accounts), ContactsRepo(engine),
                    DncRepo(engine), DialingRepo(engine), UsersRepo(engine),
-                   WebhooksRepo(engine), UploadsRepo(engine))
+                   WebhooksRepo(engine), UploadsRepo(engine), AgentsRepo(engine))
 
     def close(self) -> None:
         self.dialing.pinned.close()
