@@ -23,7 +23,7 @@ from rich.table import Table
 
 from outbound import delivery
 from outbound.api.app import create_app
-from outbound.bootstrap import build, drain, open_store
+from outbound.bootstrap import build, build_simulation, drain, open_store
 from outbound.clock import RealClock
 from outbound.config import Settings
 from outbound.demo import run_demo
@@ -33,7 +33,6 @@ from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.phone import normalize_or_raise
 from outbound.domain.settings import CampaignSettings
 from outbound.domain.timefmt import iso
-from outbound.engine.simulation import Simulation
 from outbound.ingest.contacts import RowError, import_contacts, rows_from_json, rows_from_table
 from outbound.ingest.dnc import dnc_query, dnc_rows, import_dnc, write_dnc_csv
 from outbound.ingest.reader import open_text, read_table
@@ -103,7 +102,7 @@ def simulate(
     with user_errors():
         loaded = load_scenario(scenario, seed)
         began = time.perf_counter()
-        result = Simulation(loaded, out_dir).run()
+        result = build_simulation(loaded, out_dir).run()
         wall = time.perf_counter() - began
     report = result.report
     err.print(
