@@ -25,7 +25,6 @@ from outbound.engine.dialer import Dialer
 from outbound.engine.events import Events
 from outbound.engine.leases import Leases
 from outbound.engine.state import (
-    CallState,
     CampaignRun,
     Counters,
     EngineState,
@@ -36,7 +35,7 @@ from outbound.engine.state import (
 from outbound.store import Store
 from outbound.telephony.port import CallEvent
 
-__all__ = ["CallState", "CampaignRun", "Counters", "Engine", "LiveCall", "Providers", "Tuning"]
+__all__ = ["Engine", "Tuning"]  # Tuning lives in state.py; its callers import it from here
 
 
 class Engine:

@@ -113,7 +113,7 @@ class CampaignRun:
     retry_due: float = float("-inf")  # the earliest retry may be due from then on
     stale: bool = False
     # Nothing to do for this campaign before this, unless one of its calls ends or an agent
-    # frees up (`Dialer.needing_agent`): a step looks only at the campaigns that are due.
+    # frees up (`Dialer._needing_agent`): a step looks only at the campaigns that are due.
     wake_at: float = float("-inf")
     throttle: float = 1.0  # share of the configured pacing in use; below 1 after congestion
     congested_at: float = float("-inf")
