@@ -2,7 +2,7 @@
 thread, through the same repository calls, with no engine, event loop or network around them.
 
 - a claim: BEGIN (IMMEDIATE on SQLite); the claim's UPDATE … RETURNING; COMMIT;
-- a dial: the transaction `Engine._claim_one` runs for a customer-first dial (claim, attempt
+- a dial: the transaction `Dialer._claim_one` runs for a customer-first dial (claim, attempt
   row, the campaign's pacer state);
 - a call's store work: that dial, then the event transactions of its call, in the simulated
   network's fate mix (harness.NETWORK): of every 20 calls 7 are answered (ringing; answered;
@@ -20,7 +20,7 @@ import harness
 
 from outbound.domain.contacts import Backoff, Outcome, after_call
 from outbound.domain.settings import Transfer, TransferKind
-from outbound.routing.router import reserve_agent, resolve_target
+from outbound.routing.router import candidates, resolve_target
 from outbound.store import Store
 from outbound.store.dialing import AttemptRef, Claimed
 
@@ -38,8 +38,8 @@ class Floors:
         self.store = store
         self.campaign_id = campaign_id
         self.account_id = account_id
-        self.target = resolve_target(store, account_id,
-                                     Transfer(TransferKind.DEPARTMENT, department))
+        self.target = resolve_target(Transfer(TransferKind.DEPARTMENT, department),
+                                     store.agents.directory(account_id))
         self._tat = 0.0
         self._calls = 0
 
@@ -81,8 +81,9 @@ class Floors:
         if fate is Outcome.COMPLETED:
             dialing.mark_answered(ref, call_id, now, now + LEASE_SECONDS)
             with dialing.pinned.write() as conn:
-                agent = reserve_agent(self.store, conn, self.account_id, attempt_id,
-                                      self.target, None, strict_preference=False)
+                agent = dialing.reserve_agent(
+                    conn, self.account_id, attempt_id,
+                    candidates(self.target, None, strict_preference=False))
                 assert agent is not None, "the floor's department has no free agent"
                 dialing.mark_bridged(attempt_id, now, conn)
         after = after_call(fate, claimed.attempt, 1, Backoff(), now)

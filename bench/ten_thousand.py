@@ -15,7 +15,7 @@ from typing import Any
 import harness
 from figures import Figure, Section, at_most, table
 
-from outbound.engine.simulation import Simulation
+from outbound.bootstrap import build_simulation
 from outbound.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def measure() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         began = time.perf_counter()
         cpu = time.process_time()
-        result = Simulation(scenario, Path(out)).run()
+        result = build_simulation(scenario, Path(out)).run()
         wall = time.perf_counter() - began
         cpu = time.process_time() - cpu
     return {

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from outbound.clock import Clock
+from outbound.clock import Clock, VirtualClock
 from outbound.config import Settings
 from outbound.domain.errors import OutboundError
+from outbound.domain.lifecycle import CampaignAction
 from outbound.engine.core import Engine, Tuning
 from outbound.engine.runner import Runner
+from outbound.engine.simulation import DEFAULT_START, SIMULATION_TUNING, Simulation
+from outbound.scenario import Scenario, load_into
 from outbound.store import Store
+from outbound.store.db import sqlite_url
 from outbound.telephony.port import EventSink, Provider
 from outbound.telephony.registry import ProviderContext, build_provider
 from outbound.telephony.sim import SimulatedNetwork
@@ -109,3 +115,35 @@ def build(settings: Settings, clock: Clock, *, store: Store | None = None,
     providers = AccountProviders(store, clock, runner.on_event, settings.recordings_dir, seed)
     engine.attach(providers)
     return App(store, clock, engine, runner, providers)
+
+
+def build_simulation(scenario: Scenario, out_dir: Path, *, store_url: str | None = None,
+                     tuning: Tuning | None = None) -> Simulation:
+    """`outbound simulate`'s wiring: the scenario loaded into a new account on a store (by
+    default a fresh SQLite one under `out_dir`), a VirtualClock at the campaign's start,
+    and an engine built on them at each boot of the simulation."""
+    out_dir = out_dir.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if store_url is None:
+        data = out_dir / "store"
+        shutil.rmtree(data, ignore_errors=True)
+        store_url = sqlite_url(data)
+    settings = Settings(data_dir=out_dir, database_url=store_url)
+    store = Store.open(store_url)
+    start = scenario.campaign.start
+    start = start if start is not None else DEFAULT_START
+    clock = VirtualClock(start)
+    try:
+        account_id = store.accounts.create(
+            f"Simulation {scenario.path.stem}", timezone=scenario.timezone,
+            region=scenario.region, now=start)
+        campaign_id = load_into(store, account_id, scenario, start).campaign_id
+        if scenario.campaign.start is None:
+            store.campaigns.act(campaign_id, CampaignAction.START, start)
+    except BaseException:
+        store.close()
+        raise
+    boot = functools.partial(build, settings, clock, store=store,
+                             tuning=tuning or SIMULATION_TUNING, seed=scenario.seed)
+    return Simulation(store, clock, boot, account_id=account_id, campaign_id=campaign_id,
+                      script=scenario.events, out_dir=out_dir)

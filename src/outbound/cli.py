@@ -22,7 +22,7 @@ from rich.table import Table
 
 from outbound import delivery, service
 from outbound.app import create_app
-from outbound.bootstrap import build, drain, open_store
+from outbound.bootstrap import build, build_simulation, drain, open_store
 from outbound.clock import RealClock, monotonic
 from outbound.config import Settings
 from outbound.demo import run_demo
@@ -30,7 +30,6 @@ from outbound.domain.errors import InvalidInput, OutboundError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.timefmt import iso
-from outbound.engine.simulation import Simulation
 from outbound.ingest.contacts import RowError
 from outbound.scenario import load_scenario, parse_time
 from outbound.store import Store
@@ -100,7 +99,7 @@ def simulate(
     with user_errors():
         loaded = load_scenario(scenario, seed)
         began = monotonic()
-        result = Simulation(loaded, out_dir).run()
+        result = build_simulation(loaded, out_dir).run()
         wall = monotonic() - began
     report = result.report
     err.print(

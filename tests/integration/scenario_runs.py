@@ -1,9 +1,10 @@
 """Running a scenario on a real store and reading back what happened.
 
-`run_scenario` drives `outbound.engine.simulation.Simulation` (the real engine, store and
-routing in virtual time) and snapshots the store right after: the campaign, its contacts, its
-call attempts, the DNC list and the campaign's event log. It also reads the files a user gets,
-`calls.csv` and `report.json`. The checks below (windows, overlaps) are written here on purpose
+`run_scenario` drives `outbound.engine.simulation.Simulation` as `outbound simulate` wires it
+(`bootstrap.build_simulation`: the real engine, store and routing in virtual time) and
+snapshots the store right after: the campaign, its contacts, its call attempts, the DNC list
+and the campaign's event log. It also reads the files a user gets, `calls.csv` and
+`report.json`. The checks below (windows, overlaps) are written here on purpose
 rather than borrowed from `outbound.engine.report`, so a wrong report cannot agree with itself.
 """
 
@@ -20,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from outbound.engine.simulation import Simulation, SimulationResult
+from outbound.bootstrap import build_simulation
+from outbound.engine.simulation import SimulationResult
 from outbound.scenario import load_scenario
 from outbound.store import Store
 from outbound.store.schema import call_attempts, campaigns, contacts, dnc, events
@@ -120,7 +122,7 @@ class Run:
 
 def run_scenario(path: Path, out_dir: Path, url: str) -> Run:
     """Simulate the scenario at `path` on the store at `url` and snapshot the outcome."""
-    simulation = Simulation(load_scenario(path), out_dir, store_url=url)
+    simulation = build_simulation(load_scenario(path), out_dir, store_url=url)
     try:
         return snapshot(simulation.store, simulation.run(), url, out_dir)
     finally:

@@ -4,27 +4,27 @@ One VirtualClock holds every pending moment: the engine's wake-ups, the simulate
 and the scenario's scripted events. The loop jumps from one to the next without sleeping. A
 scripted `crash` drops every in-memory thing (engine, runner, calls in flight, timers) at that
 instant and starts a new engine on the same store, as a restarted process would.
+
+The caller loads the scenario into the store and says how to start an engine
+(`bootstrap.build_simulation` does both); this module only runs it.
 """
 
 from __future__ import annotations
 
 import functools
-import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from outbound.bootstrap import App, build
 from outbound.clock import VirtualClock
-from outbound.config import Settings
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.engine.core import Tuning
+from outbound.engine.core import Engine, Tuning
 from outbound.engine.report import write_results
-from outbound.scenario import Scenario, ScenarioEvent, load_into
+from outbound.engine.runner import Runner
 from outbound.store import Store
 from outbound.store.campaigns import log_event
-from outbound.store.db import sqlite_url
 
 # With no start in the scenario, the simulated campaign starts at this moment.
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
@@ -36,6 +36,35 @@ HORIZON_SECONDS = 60 * 86400
 SIMULATION_TUNING = Tuning(housekeeping=10.0, acquire=10.0, refresh=10.0, event_batch=0.0)
 
 
+class ScriptedEvent(Protocol):
+    """A scenario's scripted event: an action at a moment (scenario.ScenarioEvent)."""
+
+    @property
+    def at(self) -> float: ...
+    @property
+    def action(self) -> str: ...  # crash, dnc_add, set_pacing, or a CampaignAction's value
+    @property
+    def numbers(self) -> tuple[str, ...]: ...  # dnc_add
+    @property
+    def pacing(self) -> float | None: ...  # set_pacing
+
+
+class _Networks(Protocol):
+    def drop_all(self) -> None: ...
+
+
+class Booted(Protocol):
+    """An engine started on the simulation's clock, with its runner and networks
+    (bootstrap.App)."""
+
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def runner(self) -> Runner: ...
+    @property
+    def providers(self) -> _Networks: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SimulationResult:
     campaign_id: int
@@ -45,36 +74,25 @@ class SimulationResult:
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, out_dir: Path, *, store_url: str | None = None,
-                 tuning: Tuning | None = None) -> None:
-        self.scenario = scenario
-        out_dir = out_dir.resolve()
+    """Runs one loaded campaign to its end in virtual time, from the clock's moment."""
+
+    def __init__(self, store: Store, clock: VirtualClock, boot: Callable[[], Booted], *,
+                 account_id: int, campaign_id: int, script: Iterable[ScriptedEvent],
+                 out_dir: Path) -> None:
+        """`boot()` builds an engine (with its runner and networks) on `store` and `clock`;
+        it is called once at the start and again after every scripted crash."""
+        self.store = store
+        self.clock = clock
+        self.boot = boot
+        self.account_id = account_id
+        self.campaign_id = campaign_id
         self.out_dir = out_dir
-        self.tuning = tuning or SIMULATION_TUNING
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if store_url is None:
-            data = out_dir / "store"
-            shutil.rmtree(data, ignore_errors=True)
-            store_url = sqlite_url(data)
-        self.settings = Settings(data_dir=out_dir, database_url=store_url)
-        self.store = Store.open(store_url)
-        start = scenario.campaign.start
-        self.start = start if start is not None else DEFAULT_START
-        self.clock = VirtualClock(self.start)
+        self.start = clock.now()
         self.crashes = 0
-        self._pending: list[ScenarioEvent] = list(scenario.events)
-        self.app: App | None = None
+        self._pending: list[ScriptedEvent] = list(script)
+        self.app: Booted | None = None
 
     def run(self) -> SimulationResult:
-        scenario = self.scenario
-        account_id = self.store.accounts.create(
-            f"Simulation {scenario.path.stem}", timezone=scenario.timezone,
-            region=scenario.region, now=self.start)
-        self.account_id = account_id
-        loaded = load_into(self.store, account_id, scenario, self.start)
-        self.campaign_id = loaded.campaign_id
-        if scenario.campaign.start is None:
-            self.store.campaigns.act(self.campaign_id, CampaignAction.START, self.start)
         self._boot()
         self._schedule_script()
         horizon = self.start + HORIZON_SECONDS
@@ -98,15 +116,14 @@ class Simulation:
         return status.terminal and not app.engine.runs
 
     def _boot(self) -> None:
-        self.app = build(self.settings, self.clock, store=self.store, tuning=self.tuning,
-                         seed=self.scenario.seed)
+        self.app = self.boot()
         self.app.runner.start()
 
     def _schedule_script(self) -> None:
         for event in self._pending:
             self.clock.call_at(event.at, functools.partial(self._script, event))
 
-    def _script(self, event: ScenarioEvent) -> None:
+    def _script(self, event: ScriptedEvent) -> None:
         self._pending.remove(event)
         now = self.clock.now()
         campaigns = self.store.campaigns

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from outbound.store.accounts import AccountsRepo
+from outbound.store.agents import AgentsRepo
 from outbound.store.attempts import AttemptsRepo
 from outbound.store.campaigns import CampaignsRepo
 from outbound.store.contacts import ContactsRepo
@@ -34,6 +35,7 @@ class Store:
     uploads: UploadsRepo
     attempts: AttemptsRepo
     stats: StatsRepo
+    agents: AgentsRepo
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
@@ -44,7 +46,7 @@ class Store:
         return cls(engine, accounts, CampaignsRepo(engine, accounts), ContactsRepo(engine),
                    DncRepo(engine), DialingRepo(engine), UsersRepo(engine),
                    WebhooksRepo(engine), UploadsRepo(engine), AttemptsRepo(engine),
-                   StatsRepo(engine))
+                   StatsRepo(engine), AgentsRepo(engine))
 
     def close(self) -> None:
         self.dialing.pinned.close()

@@ -60,10 +60,20 @@ class Campaign:
                 "finished_at": self.finished_at}
 
 
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """What a running engine re-reads of its campaigns every second or so."""
+
+    version: int  # moves on with every change made to the campaign or its contacts
+    owner: str | None  # the worker holding the campaign's lease
+
+
 _SAVE_DIAL_STATE = update(campaigns).where(campaigns.c.id == bindparam("p_id")).values(
     rotation_cursor=bindparam("p_cursor"), pacer_tat=bindparam("p_tat"))
 
 
+_OWNERSHIP = select(campaigns.c.version, campaigns.c.owner).where(
+    campaigns.c.id == bindparam("p_id"))
 _STATUS = select(campaigns.c.status).where(campaigns.c.id == bindparam("p_id"))
 _RENEW = update(campaigns).where(
     campaigns.c.id == bindparam("p_id"), campaigns.c.owner == bindparam("p_owner"),
@@ -265,6 +275,12 @@ class CampaignsRepo:
     def save_dial_state(self, conn: Connection, campaign_id: int, cursor: int,
                         tat: float) -> None:
         run(conn, _SAVE_DIAL_STATE, {"p_id": campaign_id, "p_cursor": cursor, "p_tat": tat})
+
+    def ownership(self, conn: Connection, campaign_id: int) -> Ownership | None:
+        """The campaign's version and owner, on the engine's pinned connection (it is read
+        for every running campaign each refresh)."""
+        row = run(conn, _OWNERSHIP, {"p_id": campaign_id}).first()
+        return None if row is None else Ownership(row.version, row.owner)
 
     def check_can_start(self, account_id: int, settings: CampaignSettings) -> None:
         """CannotStart unless the campaign has a pool and a transfer target that exists."""

@@ -40,7 +40,7 @@ from outbound.domain.contacts import (
     Outcome,
 )
 from outbound.domain.timefmt import iso
-from outbound.store.agents import free
+from outbound.store.agents import AgentChoice, free
 from outbound.store.campaigns import log_event
 from outbound.store.db import Pinned
 from outbound.store.fast import run
@@ -298,22 +298,26 @@ class DialingRepo:
         return list(run(conn, _FREE_AGENTS, {"p_account_id": account_id}).scalars())
 
     def reserve_agent(
-        self, conn: Connection, account_id: int, attempt_id: int, *,
-        name: str | None = None, department_id: int | None = None,
+        self, conn: Connection, account_id: int, attempt_id: int,
+        choices: Sequence[AgentChoice],
     ) -> ReservedAgent | None:
-        """Make the longest-idle free agent (of a department, or by name) busy with an attempt."""
-        key = ("name" if name is not None else "department", conn.dialect.name)
-        statement = self._reserve.get(key)
-        if statement is None:
-            statement = self._reserve[key] = _reserve_statement(*key)
-        row = run(conn, statement, {
-            "p_account_id": account_id, "p_attempt_id": attempt_id,
-            "p_key": name if name is not None else department_id,
-        }).first()
-        if row is None:
-            return None
-        run(conn, _SET_AGENT, {"p_id": attempt_id, "p_agent_id": row.id, "p_agent": row.name})
-        return ReservedAgent(row.id, row.name, row.department_id, row.phone, row.sip_uri)
+        """Make an agent busy with an attempt: the first of `choices` that finds one free."""
+        for choice in choices:
+            by_name = choice.name is not None
+            key = ("name" if by_name else "department", conn.dialect.name)
+            statement = self._reserve.get(key)
+            if statement is None:
+                statement = self._reserve[key] = _reserve_statement(*key)
+            row = run(conn, statement, {
+                "p_account_id": account_id, "p_attempt_id": attempt_id,
+                "p_key": choice.name if by_name else choice.department_id,
+            }).first()
+            if row is not None:
+                run(conn, _SET_AGENT, {"p_id": attempt_id, "p_agent_id": row.id,
+                                       "p_agent": row.name})
+                return ReservedAgent(row.id, row.name, row.department_id, row.phone,
+                                     row.sip_uri)
+        return None
 
     # -- call events ---------------------------------------------------------------------
 
