@@ -31,9 +31,12 @@ from outbound.service.campaigns import (
     act,
     campaign_of,
     campaign_summary,
+    check_can_start,
+    check_has_contacts,
     contact_counts,
     create_campaign,
     delete_campaign,
+    dnc_flagged,
     find_campaign,
     list_campaigns,
     load_scenario,
@@ -53,6 +56,7 @@ from outbound.service.contacts import (
 )
 from outbound.service.dnc import (
     add_dnc,
+    dnc_count,
     dnc_csv,
     dnc_entry,
     import_dnc_file,
@@ -63,6 +67,13 @@ from outbound.service.dnc import (
     write_dnc,
 )
 from outbound.service.exports import Export, calls_csv, failed_csv
+from outbound.service.identity import (
+    authenticate,
+    check_login,
+    end_session,
+    session_user,
+    start_session,
+)
 from outbound.service.people import (
     add_agent,
     add_department,
@@ -70,6 +81,7 @@ from outbound.service.people import (
     agent,
     agents,
     departments,
+    targets,
     update_agent,
     voice_menus,
 )
@@ -81,6 +93,7 @@ from outbound.service.stats import (
     live_stats,
     totals,
 )
+from outbound.service.uploads import keep_upload, latest_uploads, upload_errors_csv
 
 __all__ = [
     "CampaignCache",
@@ -96,10 +109,14 @@ __all__ = [
     "add_webhook",
     "agent",
     "agents",
+    "authenticate",
     "cached_progress",
     "calls_csv",
     "campaign_of",
     "campaign_summary",
+    "check_can_start",
+    "check_has_contacts",
+    "check_login",
     "check_open_for_contacts",
     "compute_stats",
     "contact_counts",
@@ -111,8 +128,11 @@ __all__ = [
     "create_user",
     "delete_campaign",
     "departments",
+    "dnc_count",
     "dnc_csv",
     "dnc_entry",
+    "dnc_flagged",
+    "end_session",
     "failed_csv",
     "find_account",
     "find_campaign",
@@ -121,6 +141,8 @@ __all__ = [
     "import_contacts_json",
     "import_dnc_file",
     "import_dnc_path",
+    "keep_upload",
+    "latest_uploads",
     "list_campaigns",
     "list_contacts",
     "live_stats",
@@ -135,10 +157,14 @@ __all__ = [
     "reset_contact",
     "revoke_tokens",
     "search_dnc",
+    "session_user",
     "set_provider",
+    "start_session",
+    "targets",
     "totals",
     "update_agent",
     "update_campaign",
+    "upload_errors_csv",
     "voice_menus",
     "webhooks",
     "write_dnc",

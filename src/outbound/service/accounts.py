@@ -16,7 +16,8 @@ from outbound.telephony.sim import profile_from_settings
 
 
 def find_account(store: Store, ref: str | int) -> Any:
-    """An account by id or unique name: for the operator's command line."""
+    """An account by id (the doors that know it) or unique name (the operator's command
+    line): its name, zone, region, business hours and provider. NotFound otherwise."""
     return store.accounts.get(ref)
 
 
