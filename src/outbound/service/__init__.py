@@ -25,6 +25,7 @@ from outbound.service.accounts import (
     remove_webhook,
     revoke_tokens,
     set_provider,
+    twilio_settings,
     webhooks,
 )
 from outbound.service.campaigns import (
@@ -85,7 +86,12 @@ from outbound.service.people import (
     update_agent,
     voice_menus,
 )
-from outbound.service.recordings import Recording, recording
+from outbound.service.recordings import (
+    Recording,
+    attach_recording,
+    is_attempt_of,
+    recording,
+)
 from outbound.service.stats import (
     CampaignCache,
     cached_progress,
@@ -109,6 +115,7 @@ __all__ = [
     "add_webhook",
     "agent",
     "agents",
+    "attach_recording",
     "authenticate",
     "cached_progress",
     "calls_csv",
@@ -141,6 +148,7 @@ __all__ = [
     "import_contacts_json",
     "import_dnc_file",
     "import_dnc_path",
+    "is_attempt_of",
     "keep_upload",
     "latest_uploads",
     "list_campaigns",
@@ -162,6 +170,7 @@ __all__ = [
     "start_session",
     "targets",
     "totals",
+    "twilio_settings",
     "update_agent",
     "update_campaign",
     "upload_errors_csv",

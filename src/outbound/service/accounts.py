@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from outbound.domain.errors import InvalidInput
+from pydantic import ValidationError
+
+from outbound.domain.errors import InvalidInput, NotFound
 from outbound.domain.phone import normalize_or_raise
 from outbound.store import Store
-from outbound.telephony.settings import merge_secrets, public
+from outbound.telephony.settings import TwilioProvider, merge_secrets, public
 from outbound.telephony.sim import profile_from_settings
 
 # -- accounts, users and tokens ----------------------------------------------------------
@@ -73,6 +75,23 @@ def set_provider(store: Store, account_id: int, settings: dict[str, Any]) -> dic
             raise (exc if exc.field == "handle_seconds" else exc.under("network")) from None
     store.accounts.set_provider(account_id, data)
     return public(data)
+
+
+def twilio_settings(store: Store, account_id: int) -> TwilioProvider | None:
+    """The account's Twilio settings, secrets included, when it dials through Twilio and has
+    an auth token: what Twilio's signed webhooks are checked with. None otherwise (no such
+    account included), so that a webhook for one says nothing about why it was refused."""
+    try:
+        settings = store.accounts.get(account_id).provider
+    except NotFound:
+        return None
+    if settings.get("kind") != "twilio":
+        return None
+    try:
+        config = TwilioProvider.model_validate(settings)
+    except ValidationError:
+        return None
+    return config if config.auth_token else None
 
 
 def numbers(store: Store, account_id: int) -> list[str]:
