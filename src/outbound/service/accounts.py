@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from outbound.domain.errors import InvalidInput, NotFound
+from outbound.domain.hours import BusinessHours
 from outbound.domain.phone import normalize_or_raise
 from outbound.store import Store
 from outbound.telephony.settings import TwilioProvider, merge_secrets, public
@@ -23,9 +24,14 @@ def find_account(store: Store, ref: str | int) -> Any:
     return store.accounts.get(ref)
 
 
-def create_account(store: Store, name: str, timezone: str, region: str, now: float) -> Any:
-    """A new account, its business hours 09:00–19:00 on weekdays in `timezone`."""
-    account_id = store.accounts.create(name, timezone=timezone, region=region, now=now)
+def create_account(store: Store, name: str, timezone: str, region: str, now: float, *,
+                   business_hours: BusinessHours | None = None,
+                   provider: dict[str, Any] | None = None) -> Any:
+    """A new account: its business hours 09:00–19:00 on weekdays in `timezone` unless
+    `business_hours` are given; its telephony settings `provider` (the simulated network
+    with its defaults if not), stored as given."""
+    account_id = store.accounts.create(name, timezone=timezone, region=region, now=now,
+                                       business_hours=business_hours, provider=provider)
     return store.accounts.get(account_id)
 
 

@@ -64,12 +64,13 @@ def campaign_summary(store: Store, campaign: Campaign) -> dict[str, Any]:
 
 
 def create_campaign(store: Store, account_id: int, changes: dict[str, Any],
-                    now: float) -> Campaign:
+                    now: float, *, seed: int = 0) -> Campaign:
     """A new draft from setting values (checked by the domain); its pool numbers become the
-    account's numbers too."""
+    account's numbers too. `seed` starts its random caller-ID rotation (the demo numbers its
+    campaigns with it)."""
     account = store.accounts.get(account_id)
     settings = CampaignSettings.parse(changes, account.region)
-    campaign_id = store.campaigns.create(account_id, settings, now)
+    campaign_id = store.campaigns.create(account_id, settings, now, seed=seed)
     store.accounts.add_numbers(account_id, settings.numbers)
     return store.campaigns.get(campaign_id)
 

@@ -5,6 +5,7 @@ contact stuck in flight."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +16,7 @@ from outbound.domain.timefmt import iso
 from outbound.ingest.contacts import (
     ImportReport,
     Progress,
+    RawContact,
     import_contacts,
     rows_from_json,
     rows_from_table,
@@ -58,6 +60,15 @@ def import_contacts_json(store: Store, account_id: int, campaign: Campaign, item
     return import_contacts(store, campaign.id, account_id, rows_from_json(items),
                            _region(store, account_id, region), now, max_rows=None,
                            source="body")
+
+
+def import_contact_rows(store: Store, campaign: Campaign, rows: Iterable[RawContact],
+                        region: str | None, now: float) -> ImportReport:
+    """Contacts already read (the demo's generated list) into the campaign, with no limit on
+    their rows."""
+    check_open_for_contacts(campaign)
+    return import_contacts(store, campaign.id, campaign.account_id, rows,
+                           _region(store, campaign.account_id, region), now, max_rows=None)
 
 
 def import_contacts_file(store: Store, campaign: Campaign, path: Path, region: str | None,
