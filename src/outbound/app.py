@@ -17,10 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from outbound import __version__, web
 from outbound.api import errors, metrics, twilio_hooks
 from outbound.api.app import install as install_api
-from outbound.api.routes import MAX_UPLOAD_BYTES
 from outbound.clock import Clock, RealClock
 from outbound.domain.errors import OutboundError
-from outbound.doors import error_body
+from outbound.doors import MAX_UPLOAD_BYTES, error_body
 from outbound.store import Store
 
 E = TypeVar("E", bound=Exception)

@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from outbound import service
 from outbound.bootstrap import App, build, drain
 from outbound.clock import RealClock
 from outbound.config import Settings
@@ -26,9 +27,8 @@ from outbound.domain.contacts import ContactStatus
 from outbound.domain.errors import NotFound
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
-from outbound.domain.settings import CampaignSettings
 from outbound.engine.report import campaign_report
-from outbound.ingest.contacts import RawContact, import_contacts
+from outbound.ingest.contacts import RawContact
 from outbound.scenario import generate_numbers
 from outbound.store import Store
 
@@ -63,52 +63,50 @@ class _Rate:
 
 def _account(store: Store, now: float) -> int:
     try:
-        return int(store.accounts.get(ACCOUNT).id)
+        return int(service.find_account(store, ACCOUNT).id)
     except NotFound:
         pass
-    account_id = store.accounts.create(
-        ACCOUNT, timezone="UTC", region="US", now=now, business_hours=BusinessHours.always(),
+    account_id = int(service.create_account(
+        store, ACCOUNT, "UTC", "US", now, business_hours=BusinessHours.always(),
         provider={"kind": "sim", "network": NETWORK, "handle_seconds": {DEPARTMENT:
-                                                                         HANDLE_SECONDS}})
-    department_id = store.accounts.add_department(account_id, DEPARTMENT)
+                                                                         HANDLE_SECONDS}}).id)
+    service.add_department(store, account_id, DEPARTMENT)
     for n in range(1, AGENTS + 1):
-        store.accounts.add_agent(account_id, f"{DEPARTMENT}-{n}", now,
-                                 department_id=department_id)
-    store.accounts.add_voice_menu(account_id, "confirm", "Press 1 to confirm, 2 to cancel.",
-                                  {"1": "confirm", "2": "cancel"})
-    store.accounts.add_numbers(account_id, NUMBERS)
+        service.add_agent(store, account_id, f"{DEPARTMENT}-{n}", now, department=DEPARTMENT)
+    service.add_voice_menu(store, account_id, "confirm", "Press 1 to confirm, 2 to cancel.",
+                           {"1": "confirm", "2": "cancel"})
+    service.add_numbers(store, account_id, NUMBERS)
     return account_id
 
 
 def _campaign(store: Store, account_id: int, contacts: int, fresh: bool, now: float
               ) -> tuple[int, str]:
     """The demo campaign to run, and whether it was resumed or started."""
-    existing = [c for c in store.campaigns.list(account_id) if not c.status.terminal]
+    existing = [c for c in service.list_campaigns(store, account_id) if not c.status.terminal]
     if existing and not fresh:
         campaign = existing[-1]
         if campaign.status is CampaignStatus.PAUSED:
-            store.campaigns.act(campaign.id, CampaignAction.RESUME, now)
+            service.act(store, account_id, campaign.id, CampaignAction.RESUME, now)
         return campaign.id, "resuming"
     for campaign in existing:
-        store.campaigns.act(campaign.id, CampaignAction.CANCEL, now)
-    number = len(store.campaigns.list(account_id)) + 1
-    settings = CampaignSettings.parse({
+        service.act(store, account_id, campaign.id, CampaignAction.CANCEL, now)
+    number = len(service.list_campaigns(store, account_id)) + 1
+    created = service.create_campaign(store, account_id, {
         "name": f"Demo lead-qual #{number}", "dial_mode": "customer-first", "pacing": 20,
         "concurrency": 50, "attempts": 3, "backoff_seconds": 20, "rotation": "round-robin",
         "numbers": NUMBERS, "transfer": {"department": DEPARTMENT}, "recording": True,
-    })
-    campaign_id = store.campaigns.create(account_id, settings, now, seed=number)
+    }, now, seed=number)
     phones = generate_numbers(contacts, seed=number)
-    import_contacts(store, campaign_id, account_id,
-                    (RawContact(i + 2, p, f"Demo contact {i + 1}", None, {})
-                     for i, p in enumerate(phones)), "US", now, max_rows=None)
-    store.campaigns.act(campaign_id, CampaignAction.START, now)
-    return campaign_id, "starting"
+    service.import_contact_rows(store, created, (
+        RawContact(i + 2, p, f"Demo contact {i + 1}", None, {}) for i, p in enumerate(phones)),
+        "US", now)
+    service.act(store, account_id, created.id, CampaignAction.START, now)
+    return created.id, "starting"
 
 
-def _view(store: Store, campaign_id: int, app: App, rate: float) -> Panel:
+def _view(store: Store, account_id: int, campaign_id: int, app: App, rate: float) -> Panel:
     report = campaign_report(store, campaign_id)
-    settings = store.campaigns.get(campaign_id).settings
+    settings = service.campaign_of(store, account_id, campaign_id).settings
     counts = report["contacts"]
     total = sum(counts.values())
     finished = sum(counts[s.value] for s in ContactStatus if s.terminal)
@@ -164,18 +162,20 @@ async def _demo(settings: Settings, contacts: int, fresh: bool, console: Console
     rate = _Rate()
 
     def view() -> Panel:
-        return _view(store, campaign_id, app, rate(clock.now(), app.engine.counters.dials))
+        return _view(store, account_id, campaign_id, app,
+                     rate(clock.now(), app.engine.counters.dials))
 
     with Live(view(), console=console, refresh_per_second=4, transient=False) as live:
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
             live.update(view())
-            if store.campaigns.get(campaign_id).status.terminal and not app.engine.calls:
+            if (service.campaign_of(store, account_id, campaign_id).status.terminal
+                    and not app.engine.calls):
                 break
-    status = store.campaigns.get(campaign_id).status
+    status = service.campaign_of(store, account_id, campaign_id).status
     if status is CampaignStatus.RUNNING:
-        store.campaigns.act(campaign_id, CampaignAction.PAUSE, clock.now())
+        service.act(store, account_id, campaign_id, CampaignAction.PAUSE, clock.now())
         console.print("pausing: letting the calls in flight finish…")
     await drain(app, 15.0)
     if status is CampaignStatus.RUNNING:

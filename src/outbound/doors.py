@@ -1,6 +1,7 @@
 """What the two HTTP doors (the Partner API and the dashboard's pages) share, so that neither
-imports the other: the store and the clock a request works with, the bounds of an id, the one
-table of what each domain error answers, the API's error shape, and the one role check.
+imports the other: the store and the clock a request works with, the bounds of an id and of a
+request body, the one table of what each domain error answers, the API's error shape, and the
+one role check.
 
 The store and the clock are put on the app by `outbound.app.create_app`, from the composition
 root.
@@ -28,6 +29,11 @@ from outbound.domain.errors import (
 )
 from outbound.store import Store
 from outbound.store.users import Principal
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+"""The largest request body either door takes (an upload of contacts or of a DNC list, through
+the API or the pages): app.py's BodyLimit refuses a larger one with 413 while it streams in,
+and the API's upload reader checks it again for a body it reads whole."""
 
 MAX_ID = 2**63 - 1
 """The largest id a store can hold (a signed 64-bit integer on SQLite and PostgreSQL): a

@@ -147,6 +147,21 @@ def test_a_contacts_file_that_does_not_exist_exits_2_naming_it(
     assert spring.scalar("SELECT count(*) FROM contacts") == 0
 
 
+def test_contacts_import_into_a_finished_campaign_exits_2_as_the_api_refuses_and_writes_nothing(
+        spring: Outbound, tmp_path: Path) -> None:
+    spring.ok("campaigns", "cancel", "Spring")
+    path = write(tmp_path, "list.csv", MIXED)
+    before = spring.snapshot()
+
+    done = spring.run("contacts", "import", "Spring", path, "--json")
+
+    assert done.returncode == 2
+    assert one_line(done.stderr) == ("error: the campaign is cancelled: start a new one for "
+                                     "these contacts")
+    assert done.stdout == ""
+    assert spring.snapshot() == before
+
+
 # -- dnc add and remove ----------------------------------------------------------------------
 
 

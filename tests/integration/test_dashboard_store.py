@@ -3,13 +3,15 @@ sessions, upload reports, and the shared service's tenancy."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from outbound import service
-from outbound.domain.errors import InvalidInput, NotFound
+from outbound.domain.errors import CannotStart, InvalidInput, NotFound
+from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.settings import CampaignSettings
 from outbound.store import Store
 
@@ -112,3 +114,42 @@ def test_the_live_figures_of_a_campaign_are_its_accounts_alone(store: Store) -> 
     assert store.dnc.count(acme) == 0
     service.add_dnc(store, acme, ["(212) 555-0147", "+12125550147"], "pat", "test", now)
     assert (store.dnc.count(acme), store.dnc.count(globex)) == (1, 0)
+
+
+def test_an_upload_report_keeps_its_figures_and_row_errors_for_its_account_alone(
+    store: Store,
+) -> None:
+    acme, globex = _accounts(store)
+    now = time.time()
+    campaign = service.create_campaign(store, acme, {"name": "Spring"}, now)
+    report = service.import_contacts_csv(store, acme, campaign, io.BytesIO(
+        b"phone,name\n+14155550100,Ana\nbad,Bob\n"), None, now)
+
+    kept = service.keep_upload(store, acme, campaign.id, "contacts", "list.csv", "pat", report,
+                               now)
+
+    [shown] = service.latest_uploads(store, acme, "contacts", campaign.id)
+    assert (shown.id, shown.file_name, shown.created_by) == (kept, "list.csv", "pat")
+    assert shown.summary == {"rows": 2, "imported": 1, "invalid": 1, "duplicate": 0,
+                             "dnc_flagged": 0, "errors_truncated": False}
+    assert service.upload_errors_csv(store, acme, kept).splitlines()[1].startswith("3,bad,")
+    with pytest.raises(NotFound):
+        service.upload_errors_csv(store, globex, kept)
+
+
+def test_the_pages_refuse_to_start_a_campaign_without_contacts_but_the_api_may(
+    store: Store,
+) -> None:
+    acme, _ = _accounts(store)
+    now = time.time()
+    service.add_department(store, acme, "Sales")
+    campaign = service.create_campaign(store, acme, {
+        "name": "Empty", "numbers": ["+14155550100"], "transfer": {"department": "Sales"}}, now)
+
+    with pytest.raises(CannotStart) as refused:
+        service.check_has_contacts(store, campaign.id, "upload a list in step 2")
+
+    assert str(refused.value) == "the campaign has no contacts yet: upload a list in step 2"
+    # A partner's integration may start it and send the contacts afterwards.
+    started = service.act(store, acme, campaign.id, CampaignAction.START, now)
+    assert started.status is CampaignStatus.RUNNING

@@ -2,8 +2,10 @@
 with `ast` (docs/architecture.md draws the ones that do).
 
 Each rule names a part of `outbound` and what it may not import; a forbidden import fails the
-test with its file and line. The checker itself is tested on a small tree of its own, so a rule
-that silently stopped matching would fail too.
+test with its file and line. The doors (the CLI, the demo, the API, the pages) reach the store's
+repositories only through the service: `store.campaigns.get(…)` in a door fails the same way.
+The checker itself is tested on a small tree of its own, so a rule that silently stopped
+matching would fail too.
 """
 
 from __future__ import annotations
@@ -50,6 +52,21 @@ RULES = (
     Rule("doors", ("outbound.api", "outbound.web"), "what both doors share depends on neither"),
     Rule("clock", ("outbound.",), "the clock is at the bottom of the house"),
 )
+
+# The doors onto the service: none of them calls a store repository itself.
+DOORS = ("api", "web", "app", "doors", "cli", "demo")
+
+
+def _repositories() -> frozenset[str]:
+    """The Store's repositories (its fields but the SQLAlchemy engine), read from
+    store/__init__.py so that a new repository is guarded without a change here."""
+    tree = ast.parse((SRC / "outbound" / "store" / "__init__.py").read_text())
+    store = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Store")
+    return frozenset(n.target.id for n in store.body if isinstance(n, ast.AnnAssign)
+                     and isinstance(n.target, ast.Name)) - {"engine"}
+
+
+REPOSITORIES = _repositories()
 
 STDLIB = frozenset(sys.stdlib_module_names)
 DOMAIN_MAY_IMPORT = frozenset({"phonenumbers"})
@@ -119,6 +136,25 @@ def time_reads(path: Path) -> Iterator[tuple[str, int]]:
             yield f"{func.id}() from {from_time[func.id][0]}", node.lineno
 
 
+def _holds_the_store(node: ast.expr) -> bool:
+    """`store`, `self.store`, `request.app.state.store`, `store_of(request)`: how a door holds
+    the store."""
+    if isinstance(node, ast.Name):
+        return node.id == "store"
+    if isinstance(node, ast.Attribute):
+        return node.attr == "store"
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "store_of")
+
+
+def repository_uses(path: Path) -> Iterator[tuple[str, int]]:
+    """Where the store's repositories are used directly: `store.campaigns`, …"""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if (isinstance(node, ast.Attribute) and node.attr in REPOSITORIES
+                and _holds_the_store(node.value)):
+            yield f"store.{node.attr}", node.lineno
+
+
 def _sources(root: Path) -> list[Path]:
     return sorted(p for p in (root / "outbound").rglob("*.py"))
 
@@ -129,7 +165,8 @@ def _part(path: Path, root: Path) -> str:
 
 
 def violations(root: Path) -> list[Found]:
-    """Every forbidden arrow, SQL outside the store and time read outside the clock."""
+    """Every forbidden arrow, SQL outside the store, time read outside the clock and store
+    repository used by a door."""
     found: list[Found] = []
     for path in _sources(root):
         part = _part(path, root)
@@ -148,6 +185,9 @@ def violations(root: Path) -> list[Found]:
         if part != "clock":
             found.extend(Found(path, line, f"reads the time outside clock.py: {what}")
                          for what, line in time_reads(path))
+        if part in DOORS:
+            found.extend(Found(path, line, f"a door uses {what} past the service")
+                         for what, line in repository_uses(path))
     return list(dict.fromkeys(found))  # one line may import several names
 
 
@@ -182,6 +222,11 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     ({"outbound/api/x.py": "from datetime import datetime\nt = datetime.now()\n"},
      "datetime.now()"),
     ({"outbound/x.py": "from time import monotonic\nt = monotonic()\n"}, "monotonic() from"),
+    ({"outbound/web/x.py": "def f(request):\n    return store_of(request).campaigns.list(1)\n"},
+     "a door uses store.campaigns past the service"),
+    ({"outbound/cli.py": "n = app.store.dnc.count(1)\n"}, "a door uses store.dnc"),
+    ({"outbound/api/x.py": "def f(store):\n    return store.users.authenticate('t')\n"},
+     "a door uses store.users"),
 ])
 def test_the_checker_finds_each_kind_of_forbidden_line(tmp_path: Path, files: dict[str, str],
                                                        expected: str) -> None:
@@ -197,5 +242,8 @@ def test_the_checker_lets_the_allowed_arrows_through(tmp_path: Path) -> None:
         "outbound/engine/x.py": "from outbound.store import Store\n",
         "outbound/clock.py": "import time\nt = time.time()\n",
         "outbound/app.py": "from outbound import api, web\n",
+        "outbound/service/x.py": "def f(store):\n    return store.campaigns.get(1)\n",
+        "outbound/web/x.py": "def f(store, loaded):\n    service.list_campaigns(store, 1)\n"
+                             "    return loaded.contacts, store.engine\n",
     })
     assert violations(root) == []

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
+from outbound import service
 from outbound.clock import monotonic
 from outbound.domain.errors import NotFound, Unauthorized
 from outbound.doors import MAX_ID, StoreDep, may_change
@@ -74,7 +75,7 @@ async def principal(request: Request, store: StoreDep) -> Principal:
     tokens = tokens_of(request)
     found = tokens.get(token) if reads else None
     if found is None:
-        found = await run_in_threadpool(store.users.authenticate, token)
+        found = await run_in_threadpool(service.authenticate, store, token)
         if found is None:
             raise Unauthorized("the bearer token is unknown or revoked")
         tokens.put(token, found)

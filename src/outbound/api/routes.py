@@ -25,13 +25,12 @@ from outbound.domain.errors import InvalidInput, NotFound, TooLarge
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
 from outbound.domain.timefmt import iso
-from outbound.doors import MAX_ID, ClockDep, StoreDep
+from outbound.doors import MAX_ID, MAX_UPLOAD_BYTES, ClockDep, StoreDep
 from outbound.ingest.contacts import ImportReport
 from outbound.scenario import parse_time
 from outbound.store import Store
 from outbound.store.campaigns import Campaign
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 router = APIRouter(prefix="/api/v1/accounts/{account_id}", responses=responses(401, 404, 422))
 
 

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
+from outbound import service
 from outbound.api.auth import AccountId, ObjectId
-from outbound.domain.errors import NotFound
+from outbound.doors import store_of
 from outbound.store import Store
 from outbound.telephony.port import Leg
 from outbound.telephony.settings import TwilioProvider
@@ -60,7 +60,7 @@ async def twilio_hook(account_id: AccountId, kind: HookKind, attempt_id: ObjectI
     signature = request.headers.get(SIGNATURE_HEADER, "")
     query = request.url.query
     # The store is read and written off the loop: the engine runs on it.
-    return await run_in_threadpool(_handle, request.app.state.store,
+    return await run_in_threadpool(_handle, store_of(request),
                                    getattr(request.app.state, "on_twilio", None), account_id,
                                    kind, attempt_id, leg, params, form, signature, query)
 
@@ -68,7 +68,7 @@ async def twilio_hook(account_id: AccountId, kind: HookKind, attempt_id: ObjectI
 def _handle(store: Store, deliver: Deliver | None, account_id: int, kind: HookKind,
             attempt_id: int, leg: Leg, params: dict[str, str], form: Any, signature: str,
             query: str) -> Response:
-    config = _twilio_settings(store, account_id)
+    config = service.twilio_settings(store, account_id)
     if config is None or not signature:
         return _forbidden()
     assert config.auth_token is not None
@@ -80,7 +80,7 @@ def _handle(store: Store, deliver: Deliver | None, account_id: int, kind: HookKi
         return _forbidden()
     if params.get("AccountSid") not in (None, config.account_sid):
         return _forbidden()
-    if not store.attempts.belongs_to(account_id, attempt_id):
+    if not service.is_attempt_of(store, account_id, attempt_id):
         return Response(empty_twiml(), status_code=404, media_type=TWIML)
     if kind is HookKind.RECORDING:
         _attach_recording(store, config, account_id, attempt_id, params)
@@ -94,21 +94,6 @@ def _handle(store: Store, deliver: Deliver | None, account_id: int, kind: HookKi
     return Response(empty_twiml(), media_type=TWIML)
 
 
-def _twilio_settings(store: Store, account_id: int) -> TwilioProvider | None:
-    """The account's Twilio settings, when it has Twilio with an auth token."""
-    try:
-        provider = store.accounts.get(account_id).provider
-    except NotFound:
-        return None
-    if provider.get("kind") != "twilio":
-        return None
-    try:
-        config = TwilioProvider.model_validate(provider)
-    except ValidationError:
-        return None
-    return config if config.auth_token else None
-
-
 def _attach_recording(store: Store, config: TwilioProvider, account_id: int, attempt_id: int,
                       params: dict[str, str]) -> None:
     """Keep the recording's URL on its attempt, once. Only a URL under the account's own
@@ -117,4 +102,4 @@ def _attach_recording(store: Store, config: TwilioProvider, account_id: int, att
     if params.get("RecordingStatus", "completed") != "completed" or not url.startswith(
             recordings_prefix(config)):
         return
-    store.attempts.attach_recording(account_id, attempt_id, url)
+    service.attach_recording(store, account_id, attempt_id, url)

@@ -24,7 +24,6 @@ from outbound.engine.core import Engine, Tuning
 from outbound.engine.report import write_results
 from outbound.engine.runner import Runner
 from outbound.store import Store
-from outbound.store.campaigns import log_event
 
 # With no start in the scenario, the simulated campaign starts at this moment.
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC).timestamp()
@@ -138,7 +137,8 @@ class Simulation:
             try:
                 campaigns.act(self.campaign_id, CampaignAction(event.action), now)
             except Exception as exc:  # a scripted action that no longer applies is reported
-                campaigns_log(self.store, self.campaign_id, now, event.action, str(exc))
+                campaigns.log(self.campaign_id, now, "script_skipped",
+                              detail={"action": event.action, "why": str(exc)})
         if self.app is not None:
             self.app.engine.invalidate()
             self.app.runner.poke()
@@ -154,8 +154,3 @@ class Simulation:
         self._boot()
         self._schedule_script()
 
-
-def campaigns_log(store: Store, campaign_id: int, now: float, action: str, why: str) -> None:
-    with store.engine.begin() as conn:
-        log_event(conn, campaign_id, now, "script_skipped", detail={"action": action,
-                                                                    "why": why})

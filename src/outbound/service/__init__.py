@@ -25,15 +25,19 @@ from outbound.service.accounts import (
     remove_webhook,
     revoke_tokens,
     set_provider,
+    twilio_settings,
     webhooks,
 )
 from outbound.service.campaigns import (
     act,
     campaign_of,
     campaign_summary,
+    check_can_start,
+    check_has_contacts,
     contact_counts,
     create_campaign,
     delete_campaign,
+    dnc_flagged,
     find_campaign,
     list_campaigns,
     load_scenario,
@@ -45,6 +49,7 @@ from outbound.service.contacts import (
     check_open_for_contacts,
     contact_json,
     contact_with_timeline,
+    import_contact_rows,
     import_contacts_csv,
     import_contacts_file,
     import_contacts_json,
@@ -53,6 +58,7 @@ from outbound.service.contacts import (
 )
 from outbound.service.dnc import (
     add_dnc,
+    dnc_count,
     dnc_csv,
     dnc_entry,
     import_dnc_file,
@@ -63,6 +69,13 @@ from outbound.service.dnc import (
     write_dnc,
 )
 from outbound.service.exports import Export, calls_csv, failed_csv
+from outbound.service.identity import (
+    authenticate,
+    check_login,
+    end_session,
+    session_user,
+    start_session,
+)
 from outbound.service.people import (
     add_agent,
     add_department,
@@ -70,10 +83,16 @@ from outbound.service.people import (
     agent,
     agents,
     departments,
+    targets,
     update_agent,
     voice_menus,
 )
-from outbound.service.recordings import Recording, recording
+from outbound.service.recordings import (
+    Recording,
+    attach_recording,
+    is_attempt_of,
+    recording,
+)
 from outbound.service.stats import (
     CampaignCache,
     cached_progress,
@@ -81,6 +100,7 @@ from outbound.service.stats import (
     live_stats,
     totals,
 )
+from outbound.service.uploads import keep_upload, latest_uploads, upload_errors_csv
 
 __all__ = [
     "CampaignCache",
@@ -96,10 +116,15 @@ __all__ = [
     "add_webhook",
     "agent",
     "agents",
+    "attach_recording",
+    "authenticate",
     "cached_progress",
     "calls_csv",
     "campaign_of",
     "campaign_summary",
+    "check_can_start",
+    "check_has_contacts",
+    "check_login",
     "check_open_for_contacts",
     "compute_stats",
     "contact_counts",
@@ -111,16 +136,23 @@ __all__ = [
     "create_user",
     "delete_campaign",
     "departments",
+    "dnc_count",
     "dnc_csv",
     "dnc_entry",
+    "dnc_flagged",
+    "end_session",
     "failed_csv",
     "find_account",
     "find_campaign",
+    "import_contact_rows",
     "import_contacts_csv",
     "import_contacts_file",
     "import_contacts_json",
     "import_dnc_file",
     "import_dnc_path",
+    "is_attempt_of",
+    "keep_upload",
+    "latest_uploads",
     "list_campaigns",
     "list_contacts",
     "live_stats",
@@ -135,10 +167,15 @@ __all__ = [
     "reset_contact",
     "revoke_tokens",
     "search_dnc",
+    "session_user",
     "set_provider",
+    "start_session",
+    "targets",
     "totals",
+    "twilio_settings",
     "update_agent",
     "update_campaign",
+    "upload_errors_csv",
     "voice_menus",
     "webhooks",
     "write_dnc",

@@ -6,23 +6,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from outbound.domain.errors import InvalidInput
+from pydantic import ValidationError
+
+from outbound.domain.errors import InvalidInput, NotFound
+from outbound.domain.hours import BusinessHours
 from outbound.domain.phone import normalize_or_raise
 from outbound.store import Store
-from outbound.telephony.settings import merge_secrets, public
+from outbound.telephony.settings import TwilioProvider, merge_secrets, public
 from outbound.telephony.sim import profile_from_settings
 
 # -- accounts, users and tokens ----------------------------------------------------------
 
 
 def find_account(store: Store, ref: str | int) -> Any:
-    """An account by id or unique name: for the operator's command line."""
+    """An account by id (the doors that know it) or unique name (the operator's command
+    line): its name, zone, region, business hours and provider. NotFound otherwise."""
     return store.accounts.get(ref)
 
 
-def create_account(store: Store, name: str, timezone: str, region: str, now: float) -> Any:
-    """A new account, its business hours 09:00–19:00 on weekdays in `timezone`."""
-    account_id = store.accounts.create(name, timezone=timezone, region=region, now=now)
+def create_account(store: Store, name: str, timezone: str, region: str, now: float, *,
+                   business_hours: BusinessHours | None = None,
+                   provider: dict[str, Any] | None = None) -> Any:
+    """A new account: its business hours 09:00–19:00 on weekdays in `timezone` unless
+    `business_hours` are given; its telephony settings `provider` (the simulated network
+    with its defaults if not), stored as given."""
+    account_id = store.accounts.create(name, timezone=timezone, region=region, now=now,
+                                       business_hours=business_hours, provider=provider)
     return store.accounts.get(account_id)
 
 
@@ -72,6 +81,23 @@ def set_provider(store: Store, account_id: int, settings: dict[str, Any]) -> dic
             raise (exc if exc.field == "handle_seconds" else exc.under("network")) from None
     store.accounts.set_provider(account_id, data)
     return public(data)
+
+
+def twilio_settings(store: Store, account_id: int) -> TwilioProvider | None:
+    """The account's Twilio settings, secrets included, when it dials through Twilio and has
+    an auth token: what Twilio's signed webhooks are checked with. None otherwise (no such
+    account included), so that a webhook for one says nothing about why it was refused."""
+    try:
+        settings = store.accounts.get(account_id).provider
+    except NotFound:
+        return None
+    if settings.get("kind") != "twilio":
+        return None
+    try:
+        config = TwilioProvider.model_validate(settings)
+    except ValidationError:
+        return None
+    return config if config.auth_token else None
 
 
 def numbers(store: Store, account_id: int) -> list[str]:

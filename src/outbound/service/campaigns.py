@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from outbound.domain.contacts import IN_FLIGHT, ContactStatus
-from outbound.domain.errors import InvalidInput, NotFound
+from outbound.domain.errors import CannotStart, InvalidInput, NotFound
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.settings import CampaignSettings
 from outbound.domain.timefmt import iso
@@ -48,6 +48,11 @@ def progress(store: Store, campaign_id: int) -> tuple[int, int, int]:
             sum(counts[s.value] for s in IN_FLIGHT))
 
 
+def dnc_flagged(store: Store, campaign_id: int) -> int:
+    """How many of the campaign's contacts are flagged as being on the do-not-call list."""
+    return store.contacts.dnc_flagged(campaign_id)
+
+
 def campaign_summary(store: Store, campaign: Campaign) -> dict[str, Any]:
     """A campaign's settings, times and progress, as the API returns it."""
     data = campaign.to_dict()
@@ -59,12 +64,13 @@ def campaign_summary(store: Store, campaign: Campaign) -> dict[str, Any]:
 
 
 def create_campaign(store: Store, account_id: int, changes: dict[str, Any],
-                    now: float) -> Campaign:
+                    now: float, *, seed: int = 0) -> Campaign:
     """A new draft from setting values (checked by the domain); its pool numbers become the
-    account's numbers too."""
+    account's numbers too. `seed` starts its random caller-ID rotation (the demo numbers its
+    campaigns with it)."""
     account = store.accounts.get(account_id)
     settings = CampaignSettings.parse(changes, account.region)
-    campaign_id = store.campaigns.create(account_id, settings, now)
+    campaign_id = store.campaigns.create(account_id, settings, now, seed=seed)
     store.accounts.add_numbers(account_id, settings.numbers)
     return store.campaigns.get(campaign_id)
 
@@ -85,6 +91,22 @@ def act(store: Store, account_id: int, campaign_id: int, action: CampaignAction,
     campaign_of(store, account_id, campaign_id)
     store.campaigns.act(campaign_id, action, now)
     return store.campaigns.get(campaign_id)
+
+
+def check_can_start(store: Store, campaign: Campaign) -> None:
+    """CannotStart, saying why, unless the campaign has a number pool and a transfer target
+    that exists (and suits its dial mode): what a start or a schedule would check."""
+    store.campaigns.check_can_start(campaign.account_id, campaign.settings)
+
+
+def check_has_contacts(store: Store, campaign_id: int, fix: str) -> None:
+    """CannotStart when the campaign has no contacts yet, the message ending with `fix` (what
+    the page asking tells the user to do).
+
+    The pages' rule, not the API's: a page starts or schedules only a campaign with contacts,
+    while a partner's integration may start one and send its contacts afterwards."""
+    if not progress(store, campaign_id)[0]:
+        raise CannotStart(f"the campaign has no contacts yet: {fix}")
 
 
 def delete_campaign(store: Store, account_id: int, campaign_id: int) -> None:

@@ -5,6 +5,7 @@ contact stuck in flight."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +16,7 @@ from outbound.domain.timefmt import iso
 from outbound.ingest.contacts import (
     ImportReport,
     Progress,
+    RawContact,
     import_contacts,
     rows_from_json,
     rows_from_table,
@@ -31,7 +33,8 @@ def _region(store: Store, account_id: int, region: str | None) -> str:
 
 
 def check_open_for_contacts(campaign: Campaign) -> None:
-    """InvalidTransition when the campaign has ended: its contacts would never be dialed."""
+    """InvalidTransition when the campaign has ended: its contacts would never be dialed.
+    Every import here checks it; the API also checks before it reads the request's body."""
     if campaign.status.terminal:
         raise InvalidTransition(f"the campaign is {campaign.status.value}: start a new one for "
                                 "these contacts")
@@ -40,7 +43,9 @@ def check_open_for_contacts(campaign: Campaign) -> None:
 def import_contacts_csv(store: Store, account_id: int, campaign: Campaign, upload: IO[bytes],
                         region: str | None, now: float) -> ImportReport:
     """A CSV upload into the campaign: rows normalized, checked against the DNC list and
-    imported in one transaction, every bad row reported."""
+    imported in one transaction, every bad row reported. InvalidTransition when the campaign
+    has ended."""
+    check_open_for_contacts(campaign)
     text = decode(upload, "file")
     return import_contacts(store, campaign.id, account_id, rows_from_table(
         read_table(text, "file")), _region(store, account_id, region), now, source="file")
@@ -49,16 +54,29 @@ def import_contacts_csv(store: Store, account_id: int, campaign: Campaign, uploa
 def import_contacts_json(store: Store, account_id: int, campaign: Campaign, items: Any,
                          region: str | None, now: float) -> ImportReport:
     """A JSON list of contacts (objects keyed like a CSV header) into the campaign, with no
-    limit on its rows: the request body's own size limit bounds it."""
+    limit on its rows: the request body's own size limit bounds it. InvalidTransition when
+    the campaign has ended."""
+    check_open_for_contacts(campaign)
     return import_contacts(store, campaign.id, account_id, rows_from_json(items),
                            _region(store, account_id, region), now, max_rows=None,
                            source="body")
 
 
+def import_contact_rows(store: Store, campaign: Campaign, rows: Iterable[RawContact],
+                        region: str | None, now: float) -> ImportReport:
+    """Contacts already read (the demo's generated list) into the campaign, with no limit on
+    their rows."""
+    check_open_for_contacts(campaign)
+    return import_contacts(store, campaign.id, campaign.account_id, rows,
+                           _region(store, campaign.account_id, region), now, max_rows=None)
+
+
 def import_contacts_file(store: Store, campaign: Campaign, path: Path, region: str | None,
                          now: float, progress: Progress | None = None) -> ImportReport:
     """A contact list on disk (CSV, or a JSON list of objects when it ends in .json) into the
-    campaign; errors name the file."""
+    campaign; errors name the file. InvalidTransition when the campaign has ended, before
+    the file is read."""
+    check_open_for_contacts(campaign)
     region = _region(store, campaign.account_id, region)
     with open_text(path) as text:
         rows = (rows_from_json(_load_json(text, path)) if path.suffix.lower() == ".json"

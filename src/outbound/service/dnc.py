@@ -33,6 +33,11 @@ def search_dnc(store: Store, account_id: int, query: str, limit: int) -> list[An
     return store.dnc.search(account_id, prefix, limit)
 
 
+def dnc_count(store: Store, account_id: int) -> int:
+    """How many numbers are on the account's list."""
+    return store.dnc.count(account_id)
+
+
 def dnc_entry(row: Any) -> dict[str, Any]:
     """An entry as the API and the command line's --json show it."""
     return {"phone": row.phone, "added_at": iso(row.added_at), "added_by": row.added_by,

@@ -81,6 +81,12 @@ def update_agent(store: Store, account_id: int, agent_id: int,
     return agent(store, account_id, agent_id)
 
 
+def targets(store: Store, account_id: int) -> dict[str, list[str]]:
+    """What an answered call can be transferred to, by kind (department, agent, voice
+    menu): the names of each."""
+    return store.accounts.targets(account_id)
+
+
 def voice_menus(store: Store, account_id: int) -> list[Any]:
     return store.accounts.voice_menus(account_id)
 

@@ -1,5 +1,6 @@
 """Call recordings through any door: an attempt's recording as a value the door serves, a
-file this server wrote or a stream fetched from the carrier that keeps it."""
+file this server wrote or a stream fetched from the carrier that keeps it; and the carrier's
+word that a recording is ready (Twilio's webhook door)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,16 @@ def recording(store: Store, account_id: int, attempt_id: int) -> Recording:
 
     return Recording(name, "audio/wav",
                      chunks=fetch_recording(provider, row.recording, MAX_RECORDING_BYTES))
+
+
+def is_attempt_of(store: Store, account_id: int, attempt_id: int) -> bool:
+    """Whether the call attempt is one of the account's campaigns'."""
+    return store.attempts.belongs_to(account_id, attempt_id)
+
+
+def attach_recording(store: Store, account_id: int, attempt_id: int, url: str) -> None:
+    """Keep the URL of a recording the carrier holds on the account's attempt, once: a
+    replayed callback, or one for an attempt that has its recording already, changes nothing.
+    The caller has checked that the URL is under the account's own recordings: `recording`
+    fetches it with the account's credentials."""
+    store.attempts.attach_recording(account_id, attempt_id, url)

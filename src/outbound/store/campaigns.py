@@ -262,6 +262,13 @@ class CampaignsRepo:
                 campaigns.c.id.in_(ids), campaigns.c.owner == owner,
             ).values(owner=None, owner_until=None))
 
+    def log(self, campaign_id: int, at: float, kind: str,
+            detail: dict[str, Any] | None = None) -> None:
+        """Record an event in the campaign's history on its own (one the campaign's own
+        changes do not already record, e.g. a scripted action a simulation skipped)."""
+        with self.engine.begin() as conn:
+            log_event(conn, campaign_id, at, kind, detail=detail)
+
     def delete(self, campaign_id: int) -> None:
         """Remove a campaign with its contacts, attempts and events."""
         with self.engine.begin() as conn:

@@ -18,6 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
 
+from outbound import service
 from outbound.clock import monotonic
 from outbound.domain.errors import Forbidden, NotFound, OutboundError
 from outbound.doors import MAX_ID, clock_of, may_change, store_of
@@ -76,7 +77,7 @@ def session(request: Request) -> tuple[Principal, str] | None:
     token = request.cookies.get(SESSION_COOKIE, "")
     if not token or len(token) > 200:
         return None
-    principal = store_of(request).users.session(token, clock_of(request).now())
+    principal = service.session_user(store_of(request), token, clock_of(request).now())
     if principal is None:
         return None
     request.state.web_session = (principal, token)

@@ -31,11 +31,11 @@ def _render(request: Request, account_id: int, *, q: str = "", notice: str | Non
         entries = service.search_dnc(store, account_id, q, SHOWN + 1)
     except InvalidInput as exc:
         entries, search_error = [], exc.message
-    total = store.dnc.count(account_id)
+    total = service.dnc_count(store, account_id)
     return page(request, "dnc.html", status, q=q, entries=entries[:SHOWN],
                 more=len(entries) > SHOWN, total=total, search_error=search_error,
                 notice=notice, errors=errors or {}, values=values or {},
-                reports=store.uploads.latest(account_id, "dnc", limit=3),
+                reports=service.latest_uploads(store, account_id, "dnc", limit=3),
                 title="Do-not-call list")
 
 
@@ -86,9 +86,8 @@ async def dnc_upload(request: Request, account_id: WebAccountId, me: Editor) -> 
                                          clock_of(request).now())
     except InvalidInput as exc:
         return _render(request, account_id, status=422, errors={"file": exc.message})
-    summary = {k: v for k, v in report.to_dict().items() if k != "errors"}
-    store.uploads.add(account_id, None, "dnc", upload.filename, clock_of(request).now(), me.email,
-                      summary, report.errors_csv())
+    service.keep_upload(store, account_id, None, "dnc", upload.filename, me.email, report,
+                        clock_of(request).now())
     return RedirectResponse(f"{dnc_url(account_id)}#upload-report", 303)
 
 

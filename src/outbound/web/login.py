@@ -7,6 +7,7 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from outbound import service
 from outbound.doors import clock_of, store_of
 from outbound.web.auth import (
     CSRF_FIELD,
@@ -77,7 +78,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     limiter.check(email, address)  # TooManyAttempts: 429, before any password is checked
     store = store_of(request)
-    matches = store.users.check_login(email, password) if email and password else []
+    matches = service.check_login(store, email, password) if email and password else []
     chosen = text(form, "account")
     if chosen.isdigit():
         matches = [m for m in matches if m.account_id == int(chosen)]
@@ -87,13 +88,15 @@ async def login(request: Request) -> Response:
                           error="That e-mail and password do not match. Check both and try "
                                 "again.")
     if len(matches) > 1:
-        accounts = [(m.account_id, str(store.accounts.get(m.account_id).name)) for m in matches]
+        accounts = [(m.account_id, str(service.find_account(store, m.account_id).name))
+                    for m in matches]
         return login_page(request, email=email, next_url=next_url, accounts=accounts,
                           error="This e-mail belongs to more than one account: choose one and "
                                 "enter the password again.")
     limiter.succeeded(email, address)
     user = matches[0]
-    token = store.users.start_session(user.user_id, clock_of(request).now(), SESSION_SECONDS)
+    token = service.start_session(store, user.user_id, clock_of(request).now(),
+                                  SESSION_SECONDS)
     target = next_url if next_url.startswith(f"/crm/settings/calling/{user.account_id}/") \
         else campaigns_url(user.account_id)
     response = RedirectResponse(target, 303)
@@ -111,7 +114,7 @@ async def logout(request: Request) -> Response:
         if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(found[1])):
             raise CsrfRefused("this form is out of date or did not come from this site; "
                               "reload the page and try again")
-        store_of(request).users.end_session(found[1])
+        service.end_session(store_of(request), found[1])
     response = RedirectResponse("/login", 303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

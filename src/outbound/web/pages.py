@@ -78,14 +78,15 @@ def _row(request: Request, campaign: Campaign, zone: str) -> dict[str, Any]:
 
 
 def _zone(request: Request, account_id: int) -> str:
-    return str(store_of(request).accounts.get(account_id).timezone)
+    return str(service.find_account(store_of(request), account_id).timezone)
 
 
 @router.get("/outbound-campaigns")
 def campaign_list(request: Request, account_id: WebAccountId, me: Viewer,
                   notice: str = "") -> Response:
     zone = _zone(request, account_id)
-    rows = [_row(request, c, zone) for c in reversed(store_of(request).campaigns.list(account_id))]
+    rows = [_row(request, c, zone) for c in
+            reversed(service.list_campaigns(store_of(request), account_id))]
     return page(request, "campaigns.html", rows=rows, title="Outbound campaigns",
                 notice=NOTICES.get(notice))
 
@@ -95,7 +96,7 @@ def campaign_list_live(request: Request, account_id: WebAccountId, me: Viewer) -
     """The list's moving parts (status, progress, active dials) for every campaign."""
     zone = _zone(request, account_id)
     return JSONResponse({"campaigns": [_row(request, c, zone) for c in
-                                       store_of(request).campaigns.list(account_id)]},
+                                       service.list_campaigns(store_of(request), account_id)]},
                         headers={"Cache-Control": "no-store"})
 
 
@@ -135,7 +136,8 @@ def _detail(request: Request, account_id: int, campaign_id: int, *, status: str 
                 live=live, activity=activity(live, zone), contacts=contacts,
                 following=following, filter=wanted.value if wanted else "", notice=notice,
                 error=error, errors=errors or {}, values=values or {},
-                title=campaign.settings.name, dnc_flagged=store.contacts.dnc_flagged(campaign_id))
+                title=campaign.settings.name,
+                dnc_flagged=service.dnc_flagged(store, campaign_id))
 
 
 def activity(live: dict[str, Any], zone: str) -> list[dict[str, str]]:
@@ -182,9 +184,9 @@ async def campaign_action(request: Request, account_id: WebAccountId, campaign_i
         return page(request, "confirm_cancel.html", campaign=campaign,
                     title=f"Cancel {campaign.settings.name}?")
     try:
-        if action == "start" and not service.progress(store, campaign_id)[0]:
-            raise InvalidInput("contacts", "the campaign has no contacts yet: upload a list "
-                               "first (setup, step 2)")
+        if action == "start":
+            service.check_has_contacts(store, campaign_id,
+                                       "upload a list first (setup, step 2)")
         done = service.act(store, account_id, campaign_id, allowed[action],
                            clock_of(request).now())
     except (InvalidTransition, CannotStart, InvalidInput) as exc:
@@ -208,7 +210,7 @@ async def campaign_pacing(request: Request, account_id: WebAccountId, campaign_i
     store = store_of(request)
     campaign = service.campaign_of(store, account_id, campaign_id)
     form = await request.form()
-    checked = Checked(campaign.settings, store.accounts.get(account_id).region)
+    checked = Checked(campaign.settings, service.find_account(store, account_id).region)
     checked.add_number("pacing", form, "calls per second")
     checked.add_number("concurrency", form, "calls in flight")
     if not checked.errors:
@@ -269,8 +271,6 @@ def failed_export(request: Request, account_id: WebAccountId, campaign_id: WebOb
 def upload_errors(request: Request, account_id: WebAccountId, report_id: WebObjectId,
                   me: Viewer) -> Response:
     """The row errors of an upload made through the pages, as a spreadsheet-safe CSV."""
-    body = store_of(request).uploads.errors_csv(account_id, report_id)
-    if body is None:
-        raise NotFound(f"no upload {report_id}")
+    body = service.upload_errors_csv(store_of(request), account_id, report_id)
     return Response(body, media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="upload-{report_id}-row-errors.csv"'})

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from outbound import service
 from outbound.domain.contacts import ContactStatus
 from outbound.domain.hours import DAY_NAMES, load_zone
 from outbound.domain.lifecycle import CampaignStatus
@@ -153,7 +154,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         "csrf": csrf_token(found[1]) if found else "", "zone": "UTC",
         "nav": "dnc" if template.startswith("dnc") else "campaigns"}
     if me is not None:
-        account = store_of(request).accounts.get(me.account_id)
+        account = service.find_account(store_of(request), me.account_id)
         base["account"] = account
         base["zone"] = account.timezone
         base["base"] = f"/crm/settings/calling/{me.account_id}"
@@ -162,4 +163,4 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 
 def zone_of(request: Request, account_id: int) -> ZoneInfo:
-    return load_zone(store_of(request).accounts.get(account_id).timezone)
+    return load_zone(service.find_account(store_of(request), account_id).timezone)

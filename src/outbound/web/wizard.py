@@ -43,7 +43,7 @@ def _number(value: float) -> str:
 
 def values_of(request: Request, account_id: int, settings: CampaignSettings) -> dict[str, Any]:
     """The form values that show a campaign's settings."""
-    account = store_of(request).accounts.get(account_id)
+    account = service.find_account(store_of(request), account_id)
     hours: dict[str, Any] = settings.business_hours.to_dict() if settings.business_hours \
         else account.business_hours
     transfer = settings.transfer
@@ -94,18 +94,18 @@ def _render(request: Request, account_id: int, step: int, campaign: Campaign | N
     if campaign is not None:
         context["step_url"] = lambda n: setup_url(account_id, campaign.id, n)
     if step == 2 and campaign is not None:
-        context["account_numbers"] = store.accounts.numbers(account_id)
+        context["account_numbers"] = service.numbers(store, account_id)
         context["contacts"] = service.progress(store, campaign.id)[0]
-        context["dnc_flagged"] = store.contacts.dnc_flagged(campaign.id)
-        context["reports"] = store.uploads.latest(account_id, "contacts", campaign.id)
+        context["dnc_flagged"] = service.dnc_flagged(store, campaign.id)
+        context["reports"] = service.latest_uploads(store, account_id, "contacts", campaign.id)
     if step == 3:
-        context["targets"] = store.accounts.targets(account_id)
-        context["account_hours"] = store.accounts.get(account_id).business_hours
+        context["targets"] = service.targets(store, account_id)
+        context["account_hours"] = service.find_account(store, account_id).business_hours
     if step == 4 and campaign is not None:
         context["contacts"] = service.progress(store, campaign.id)[0]
-        context["dnc_flagged"] = store.contacts.dnc_flagged(campaign.id)
+        context["dnc_flagged"] = service.dnc_flagged(store, campaign.id)
         context["missing"] = _missing(request, account_id, campaign)
-        context["account_hours"] = store.accounts.get(account_id).business_hours
+        context["account_hours"] = service.find_account(store, account_id).business_hours
     return page(request, "wizard.html", status, **context)
 
 
@@ -122,7 +122,7 @@ def _missing(request: Request, account_id: int, campaign: Campaign) -> list[tupl
         missing.append(("A transfer target for answered calls", 3))
     else:
         try:
-            store.campaigns.check_can_start(account_id, settings)
+            service.check_can_start(store, campaign)
         except CannotStart as exc:  # the target is gone, or agent-first to a voice menu
             if settings.numbers:
                 reason = str(exc).split("cannot start: ", 1)[-1]
@@ -148,7 +148,7 @@ def new_campaign(request: Request, account_id: WebAccountId, me: ManagerPage) ->
 async def create_campaign(request: Request, account_id: WebAccountId, me: Editor) -> Response:
     store = store_of(request)
     form = await request.form()
-    region = store.accounts.get(account_id).region
+    region = service.find_account(store, account_id).region
     checked = forms.basics(form, CampaignSettings(name="-"), region)
     if not checked.errors:
         try:
@@ -179,14 +179,14 @@ async def save_step(request: Request, account_id: WebAccountId, campaign_id: Web
     form = await request.form()
     if step == 4:
         return await _launch(request, account_id, campaign, form)
-    region = store.accounts.get(account_id).region
+    region = service.find_account(store, account_id).region
     if step == 1:
         checked = forms.basics(form, campaign.settings, region)
     elif step == 2:
         checked = forms.pool(form, campaign.settings, region)
     elif step == 3:
         checked = forms.routing(form, campaign.settings, region,
-                                store.accounts.targets(account_id))
+                                service.targets(store, account_id))
     else:
         return RedirectResponse(setup_url(account_id, campaign_id, 1), 303)
     if not checked.errors:
@@ -214,16 +214,15 @@ async def upload_contacts(request: Request, account_id: WebAccountId, campaign_i
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _render(request, account_id, 2, campaign, status=422,
                        errors={"file": "choose a CSV file to upload"})
-    region = store.accounts.get(account_id).region
+    region = service.find_account(store, account_id).region
     try:
         report = service.import_contacts_csv(store, account_id, campaign, upload.file, region,
                                              clock_of(request).now())
     except InvalidInput as exc:
         return _render(request, account_id, 2, campaign, status=422,
                        errors={"file": exc.message})
-    summary = {k: v for k, v in report.to_dict().items() if k != "errors"}
-    store.uploads.add(account_id, campaign_id, "contacts", upload.filename,
-                      clock_of(request).now(), me.email, summary, report.errors_csv())
+    service.keep_upload(store, account_id, campaign_id, "contacts", upload.filename, me.email,
+                        report, clock_of(request).now())
     changed(request)
     return RedirectResponse(setup_url(account_id, campaign_id, 2) + "#upload-report", 303)
 
@@ -242,8 +241,8 @@ async def _launch(request: Request, account_id: int, campaign: Campaign,
         return _render(request, account_id, 4, campaign, values=values, status=422,
                        errors={"start_at": problem})
     try:
-        if action in ("schedule", "start") and not service.progress(store, campaign.id)[0]:
-            raise CannotStart("the campaign has no contacts yet: upload a list in step 2")
+        if action in ("schedule", "start"):
+            service.check_has_contacts(store, campaign.id, "upload a list in step 2")
         if start is not None or action != "start":
             service.update_campaign(store, account_id, campaign.id, {"start": start}, now)
         if action == "draft":
@@ -254,8 +253,8 @@ async def _launch(request: Request, account_id: int, campaign: Campaign,
             if campaign.status is CampaignStatus.DRAFT:
                 service.act(store, account_id, campaign.id, CampaignAction.SCHEDULE, now)
             else:  # already scheduled: the new time is saved; check it could still start
-                store.campaigns.check_can_start(account_id, store.campaigns.get(
-                    campaign.id).settings)
+                service.check_can_start(store, service.campaign_of(store, account_id,
+                                                                   campaign.id))
             notice = "scheduled"
         elif action == "start":
             service.act(store, account_id, campaign.id, CampaignAction.START, now)
@@ -264,7 +263,8 @@ async def _launch(request: Request, account_id: int, campaign: Campaign,
             raise InvalidInput("action", "choose Save as draft, Schedule or Start now")
     except (CannotStart, InvalidTransition, InvalidInput) as exc:
         message = exc.message if isinstance(exc, InvalidInput) else str(exc)
-        return _render(request, account_id, 4, store.campaigns.get(campaign.id), values=values,
+        return _render(request, account_id, 4,
+                       service.campaign_of(store, account_id, campaign.id), values=values,
                        error=message[0].upper() + message[1:], status=409)
     changed(request)
     if notice == "saved":
