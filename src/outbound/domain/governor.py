@@ -1,0 +1,208 @@
+"""The governor: how many calls a customer-first campaign should place now, so that answered
+calls find agents and the abandon rate stays under its target (issue 14).
+
+The pacer says how fast a campaign may dial; the governor says how many calls it should have
+out. The engine dials the smaller of the two and of what concurrency leaves, and shows the
+limit that binds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from outbound.domain.estimates import Rings, Talks, answers_within, free_within
+
+HORIZON = 30.0  # seconds; the latest moment a call placed now is assumed to be answered
+WARM_UP_ANSWERED = 50  # answered dials before the estimates are trusted
+WARM_UP_TALKS = 20  # finished talks before the estimates are trusted
+
+# The threshold is the chance, for the last call placed, that its answer finds no free agent.
+THRESHOLD_MIN, THRESHOLD_MAX = 0.002, 0.5  # above 0.5 the risk stops growing with each call
+THRESHOLD_START = 0.02  # cautious: a cold start at full aggressiveness abandoned 4–5% early
+STEP_UP = 0.01  # log-step up on each bridged call; the step down follows from the target
+AIM = 5 / 6  # aim at this share of the target (2.5% for 3%): a settled dialer's short
+# windows still scatter around its mean, and the cap is on the whole window
+
+
+class Dialing(StrEnum):
+    PREDICTIVE = "predictive"  # dial ahead of free agents, steered to keep abandons under target
+    PROGRESSIVE = "progressive"  # one unanswered call per free agent; an answer always finds one
+    FIXED = "fixed"  # dial at the pacing, whatever the agents (the behaviour before issue 14)
+
+
+class Rule(StrEnum):
+    PREDICTIVE = "predictive"  # the risk threshold chose the count
+    PROGRESSIVE = "progressive"  # the campaign dials progressively
+    WARM_UP = "warm_up"  # predictive, but too few calls yet to trust the estimates: progressive
+    CAP = "cap"  # predictive, but the window's abandon rate is at its target: progressive
+    FIXED = "fixed"  # the governor stands aside; pacing and concurrency alone decide
+
+
+class Limit(StrEnum):
+    AGENTS = "agents"  # no free or soon-free agent for another answer
+    ABANDON_CAP = "abandon_cap"  # the abandon rate over the window would reach its target
+    CONCURRENCY = "concurrency"  # the agents would take more calls; the concurrency ceiling not
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The campaign's settings that the governor reads."""
+
+    dialing: Dialing = Dialing.PREDICTIVE
+    abandon_target: float = 3.0  # percent of answered calls over the window, 0–5
+    horizon: float = HORIZON
+    warm_up_answered: int = WARM_UP_ANSWERED
+    warm_up_talks: int = WARM_UP_TALKS
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """What the engine sees of a campaign's target (department or agent) and calls right now."""
+
+    free_agents: int  # logged in, idle and not reserved
+    talking: tuple[float, ...]  # per busy agent, seconds since its call was answered (talk+wrap)
+    ringing: tuple[float, ...]  # per call not yet answered, seconds since it was placed
+    room: int  # more calls the concurrency ceiling allows now
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The campaign's answered and abandoned calls over its abandon window (30 days or today)."""
+
+    answered: int
+    abandoned: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """How many calls to place now, which rule chose that, and which limit binds.
+
+    `limited_by` is None only when the governor stands aside (fixed dialing). `risk` is the
+    chance that one more call's answer would find no free agent (predictive only, else 0) and
+    `spare` the expected free agents left when a call placed now is answered, before new calls.
+    """
+
+    calls: int
+    rule: Rule
+    limited_by: Limit | None
+    risk: float = 0.0
+    spare: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """The margin controller: the risk a new call may carry, steered by outcomes.
+
+    Each bridged call multiplies the threshold by e**up, each abandoned one by e**-down. It
+    settles where ups*up = downs*down, that is where abandoned/answered = up/(up+down); so
+    down = up * (1 - aim)/aim puts the settling point at the aim (2.5% for a 3% target).
+    """
+
+    value: float = THRESHOLD_START
+    up: float = STEP_UP
+    down: float = STEP_UP * (1 - 0.025) / 0.025
+
+    @classmethod
+    def start(cls, abandon_target: float) -> Threshold:
+        """A cautious threshold whose steps settle at AIM of `abandon_target` (percent)."""
+        aim = abandon_target / 100.0 * AIM
+        if aim <= 0.0:
+            # No abandon allowed: one abandon sends the threshold to the floor.
+            return cls(THRESHOLD_START, STEP_UP, math.log(THRESHOLD_MAX / THRESHOLD_MIN))
+        return cls(THRESHOLD_START, STEP_UP, STEP_UP * (1.0 - aim) / aim)
+
+    def after(self, bridged: bool, decision: Decision) -> Threshold:
+        """The threshold after an answered call was bridged or abandoned.
+
+        `decision` is the governor's latest. A bridge raises the threshold only when the
+        threshold was what held dialing back: while concurrency, the cap or the warm-up binds,
+        bridges say nothing about the threshold, and counting them would wind it up to burst
+        when the other limit lifts. An abandon always lowers it: that direction is safe.
+        """
+        if bridged:
+            steering = decision.rule is Rule.PREDICTIVE and decision.limited_by is Limit.AGENTS
+            if not steering:
+                return self
+            value = self.value * math.exp(self.up)
+        else:
+            value = self.value * math.exp(-self.down)
+        value = min(THRESHOLD_MAX, max(THRESHOLD_MIN, value))
+        return Threshold(value, self.up, self.down)
+
+
+def progressive_calls(floor: Floor) -> int:
+    """At most one call not yet answered per free agent, so that any answer finds one."""
+    return max(0, floor.free_agents - len(floor.ringing))
+
+
+def cap_binds(policy: Policy, floor: Floor, window: Window) -> bool:
+    """Whether dialing beyond progressive could take the window's abandon rate over target.
+
+    Worst case: every call now ringing beyond the free agents, and one more, is answered and
+    abandoned. Only those can abandon for lack of an agent, so while this holds back, no
+    window ends over its target because of predictive dialing.
+    """
+    exposed = max(0, len(floor.ringing) - floor.free_agents) + 1
+    target = policy.abandon_target / 100.0
+    return window.abandoned + exposed > target * (window.answered + exposed)
+
+
+def _risk(mean: float, var: float) -> float:
+    """P(X <= 0) for an integer X of this mean and variance, by the normal approximation with
+    a continuity correction; X is the count of free agents left for the call in question."""
+    if var <= 1e-12:
+        return 1.0 if mean < 0.5 else 0.0
+    return 0.5 * math.erfc((mean - 0.5) / math.sqrt(2.0 * var))
+
+
+def _progressive(floor: Floor, rule: Rule, held: Limit) -> Decision:
+    wanted, room = progressive_calls(floor), max(0, floor.room)
+    if room < wanted:
+        return Decision(room, rule, Limit.CONCURRENCY)
+    return Decision(wanted, rule, held)
+
+
+def decide(
+    policy: Policy, floor: Floor, window: Window, rings: Rings, talks: Talks,
+    threshold: Threshold, now: float,
+) -> Decision:
+    """How many calls to place now (at most `floor.room`).
+
+    Predictive: a call placed now is answered, if at all, after the mean time to answer `t`
+    (at most the horizon). By then each talking agent is free with its conditional chance
+    from the talk survival curve, and each ringing call is answered with its conditional
+    chance from the ring table; new calls are answered by `t` with the chance a fresh dial is.
+    The k-th new call finds no agent when free agents + freed - answered - (k-1 new answers)
+    <= 0; the governor places calls while that chance stays under the threshold, and never
+    fewer than progressive would.
+    """
+    room = max(0, floor.room)
+    if policy.dialing is Dialing.FIXED:
+        return Decision(room, Rule.FIXED, None)
+    if policy.dialing is Dialing.PROGRESSIVE:
+        return _progressive(floor, Rule.PROGRESSIVE, Limit.AGENTS)
+    if rings.answered < policy.warm_up_answered or talks.finished < policy.warm_up_talks:
+        return _progressive(floor, Rule.WARM_UP, Limit.AGENTS)
+    if cap_binds(policy, floor, window):
+        return _progressive(floor, Rule.CAP, Limit.ABANDON_CAP)
+
+    t = min(policy.horizon, rings.mean_time_to_answer() or policy.horizon)
+    ring_curve = rings.curve(floor.ringing, max(floor.ringing, default=0.0) + t, now)
+    talk_curve = talks.curve(floor.talking, max(floor.talking, default=0.0) + t, now)
+    freed, freed_var = free_within(talk_curve, floor.talking, t)
+    taken, taken_var = answers_within(ring_curve, floor.ringing, t)
+    fresh = ring_curve.incident(t)  # a call placed now is answered within t
+    mean = floor.free_agents + freed - taken
+    var = freed_var + taken_var
+    calls, risk = 0, _risk(mean, var)
+    # Each new call's risk grows with the calls before it; one past the room tells whether
+    # concurrency or the agents bind.
+    while calls <= room and risk < threshold.value:
+        calls += 1
+        risk = _risk(mean - calls * fresh, var + calls * fresh * (1.0 - fresh))
+    floor_calls = progressive_calls(floor)
+    if max(calls, floor_calls) > room:
+        return Decision(room, Rule.PREDICTIVE, Limit.CONCURRENCY, risk, mean)
+    return Decision(max(calls, floor_calls), Rule.PREDICTIVE, Limit.AGENTS, risk, mean)
