@@ -178,13 +178,14 @@ class Rings:
     average dial to be one that answers late or rings out.
     """
 
-    __slots__ = ("_data", "_mean", "answered", "finished")
+    __slots__ = ("_data", "_mean", "_moments", "answered", "finished")
 
     ANSWERED, UNANSWERED = 0, 1
 
     def __init__(self, half_life: float = HALF_LIFE, edges: Sequence[float] = RING_EDGES) -> None:
         self._data = _Decayed(edges, half_life, rows=2)
         self._mean: float | None = None
+        self._moments: tuple[float, ...] | None = None
         self.answered = 0  # answered dials seen, undecayed (for the warm-up)
         self.finished = 0  # dials that finished ringing, undecayed
 
@@ -193,7 +194,7 @@ class Rings:
         self._data.add(self.ANSWERED if answered else self.UNANSWERED, ring_time, now)
         self.answered += answered
         self.finished += 1
-        self._mean = None
+        self._mean = self._moments = None
 
     def answer_share(self, now: float) -> float:
         """Answered / dials that finished ringing, old ones fading; 0 before any."""
@@ -210,6 +211,25 @@ class Rings:
                 return None
             self._mean = sum((edges[j] + edges[j + 1]) / 2 * w for j, w in enumerate(row)) / total
         return self._mean
+
+    def answer_moments(self) -> tuple[float, ...]:
+        """Three moments that stand for when an answered dial answers: the 1/6, 1/2 and 5/6
+        quantiles of the ring time of answered dials (old ones fading); () before any."""
+        if self._moments is None:
+            edges, row = self._data.edges, self._data.rows[self.ANSWERED]
+            total = sum(row)
+            moments: list[float] = []
+            if total > 0:
+                seen, j = 0.0, 0
+                for share in (1 / 6, 1 / 2, 5 / 6):
+                    goal = share * total
+                    while seen + row[j] < goal:
+                        seen += row[j]
+                        j += 1
+                    inside = (goal - seen) / row[j]
+                    moments.append(edges[j] + inside * (edges[j + 1] - edges[j]))
+            self._moments = tuple(moments)
+        return self._moments
 
     def curve(self, ringing: Sequence[float], until: float, now: float) -> Curve:
         """The table up to `until` seconds of ringing, `ringing` (ages of calls not yet

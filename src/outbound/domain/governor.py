@@ -170,13 +170,14 @@ def decide(
 ) -> Decision:
     """How many calls to place now (at most `floor.room`).
 
-    Predictive: a call placed now is answered, if at all, after the mean time to answer `t`
-    (at most the horizon). By then each talking agent is free with its conditional chance
-    from the talk survival curve, and each ringing call is answered with its conditional
-    chance from the ring table; new calls are answered by `t` with the chance a fresh dial is.
-    The k-th new call finds no agent when free agents + freed - answered - (k-1 new answers)
-    <= 0; the governor places calls while that chance stays under the threshold, and never
-    fewer than progressive would.
+    Predictive: a call placed now that answers does so at one of three moments standing for
+    the time-to-answer distribution (at most the horizon). By a moment s each talking agent is
+    free with its conditional chance from the talk survival curve, each ringing call answered
+    with its conditional chance from the ring table, and each new call answered with the
+    chance a fresh dial is. The k-th new call finds no agent when free agents + freed -
+    answered - (k-1 new answers) <= 0 at its moment; the governor places calls while that
+    chance, averaged over the moments, stays under the threshold, and never fewer than
+    progressive would.
     """
     room = max(0, floor.room)
     if policy.dialing is Dialing.FIXED:
@@ -188,21 +189,31 @@ def decide(
     if cap_binds(policy, floor, window):
         return _progressive(floor, Rule.CAP, Limit.ABANDON_CAP)
 
-    t = min(policy.horizon, rings.mean_time_to_answer() or policy.horizon)
-    ring_curve = rings.curve(floor.ringing, max(floor.ringing, default=0.0) + t, now)
-    talk_curve = talks.curve(floor.talking, max(floor.talking, default=0.0) + t, now)
-    freed, freed_var = free_within(talk_curve, floor.talking, t)
-    taken, taken_var = answers_within(ring_curve, floor.ringing, t)
-    fresh = ring_curve.incident(t)  # a call placed now is answered within t
-    mean = floor.free_agents + freed - taken
-    var = freed_var + taken_var
-    calls, risk = 0, _risk(mean, var)
-    # Each new call's risk grows with the calls before it; one past the room tells whether
-    # concurrency or the agents bind.
+    moments = [min(policy.horizon, s) for s in rings.answer_moments()] or [policy.horizon]
+    reach = max(moments)
+    ring_curve = rings.curve(floor.ringing, max(floor.ringing, default=0.0) + reach, now)
+    talk_curve = talks.curve(floor.talking, max(floor.talking, default=0.0) + reach, now)
+    # Per moment s: free agents left for a call answered at s, before other new calls (mean,
+    # variance), and the chance a call placed now is answered by s.
+    views = []
+    for s in moments:
+        freed, freed_var = free_within(talk_curve, floor.talking, s)
+        taken, taken_var = answers_within(ring_curve, floor.ringing, s)
+        views.append((floor.free_agents + freed - taken, freed_var + taken_var,
+                      ring_curve.incident(s)))
+
+    def risk_of(k: int) -> float:
+        """The chance that the (k+1)-th new call, answered at one of the moments (equally
+        likely), finds no free agent after the k new calls before it took theirs."""
+        return sum(_risk(m - k * p, v + k * p * (1.0 - p)) for m, v, p in views) / len(views)
+
+    spare = sum(m for m, _, _ in views) / len(views)
+    calls, risk = 0, risk_of(0)
+    # One past the room tells whether concurrency or the agents bind.
     while calls <= room and risk < threshold.value:
         calls += 1
-        risk = _risk(mean - calls * fresh, var + calls * fresh * (1.0 - fresh))
+        risk = risk_of(calls)
     floor_calls = progressive_calls(floor)
     if max(calls, floor_calls) > room:
-        return Decision(room, Rule.PREDICTIVE, Limit.CONCURRENCY, risk, mean)
-    return Decision(max(calls, floor_calls), Rule.PREDICTIVE, Limit.AGENTS, risk, mean)
+        return Decision(room, Rule.PREDICTIVE, Limit.CONCURRENCY, risk, spare)
+    return Decision(max(calls, floor_calls), Rule.PREDICTIVE, Limit.AGENTS, risk, spare)
