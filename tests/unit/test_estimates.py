@@ -57,12 +57,15 @@ def test_a_talk_still_running_counts_as_unfinished_and_keeps_agents_busy_longer(
 
 
 def test_free_within_sums_each_agents_conditional_chance_of_ending() -> None:
-    curve = talks_seen().curve((), until=39.0, now=0.0)
+    curve = talks_seen().curve((10.0, 10.0, 30.0), until=39.0, now=0.0)
     q = 1 - curve.surviving(20.0) / curve.surviving(10.0)
-    mean, var = free_within(curve, (10.0, 10.0, 30.0), 10.0)
+    ((mean, var),) = free_within(curve, (10.0,))
     # The talk past every observation (30 s) is assumed to go on: it frees no one.
+    assert curve.still_going(30.0, 10.0) == 1.0
     assert mean == pytest.approx(2 * q)
     assert var == pytest.approx(2 * q * (1 - q))
+    ((none, _), (some, _)) = free_within(curve, (0.0, 10.0))
+    assert none == 0.0 and some == mean
 
 
 def rings_seen() -> Rings:
@@ -90,9 +93,12 @@ def test_ring_table_gives_the_answer_share_and_the_time_to_answer_as_competing_r
     # A call that has rung 10 s is answered within 10 s more half the time (the busy lines
     # are behind it), not the 1/4 of a fresh dial.
     assert curve.ending_for_cause(10.0, 10.0) == pytest.approx(0.5)
-    mean, var = answers_within(curve, (10.0, 0.0), 10.0)
-    assert mean == pytest.approx(0.5 + 0.25)
-    assert var == pytest.approx(0.25 + 0.25 * 0.75)
+    # Two calls ringing, at 10 s and just placed (the curve counts them as unfinished).
+    ringing = rings_seen().curve((10.0, 0.0), until=29.0, now=0.0)
+    p10, p0 = ringing.ending_for_cause(10.0, 10.0), ringing.incident(10.0)
+    ((mean, var),) = answers_within(ringing, (10.0,))
+    assert mean == pytest.approx(p10 + p0)
+    assert var == pytest.approx(p10 * (1 - p10) + p0 * (1 - p0))
 
 
 def test_a_call_still_ringing_counts_as_unfinished_in_the_ring_table() -> None:

@@ -37,7 +37,7 @@ class _Decayed:
     Every estimate here is a ratio of such weights, where the factor cancels out.
     """
 
-    __slots__ = ("_origin", "_risk", "edges", "half_life", "rows")
+    __slots__ = ("_ended", "_origin", "_risk", "edges", "half_life", "rows")
 
     def __init__(self, edges: Sequence[float], half_life: float, rows: int) -> None:
         if len(edges) < 2 or any(b <= a for a, b in pairwise(edges)):
@@ -49,6 +49,7 @@ class _Decayed:
         self.rows = [[0.0] * (len(edges) - 1) for _ in range(rows)]
         self._origin: float | None = None
         self._risk: list[float] | None = None  # cached: weight still going at each bin's start
+        self._ended: list[float] | None = None  # cached: weight ended by either cause, per bin
 
     def bin(self, value: float) -> int:
         return min(max(bisect_right(self.edges, value) - 1, 0), len(self.edges) - 2)
@@ -67,7 +68,18 @@ class _Decayed:
             self.rows = [[w * shrink for w in r] for r in self.rows]
             self._origin = now
         self.rows[row][self.bin(value)] += self.scale(now)
-        self._risk = None
+        self._risk = self._ended = None
+
+    def ended(self, cause: int, other: int | None) -> list[float]:
+        """Per bin, the stored weight that ended by `cause` or `other` (cached per pair of
+        rows; each estimator asks for one pair only)."""
+        if self._ended is None:
+            rows = self.rows
+            self._ended = (
+                list(rows[cause]) if other is None
+                else [a + b for a, b in zip(rows[cause], rows[other], strict=True)]
+            )
+        return self._ended
 
     def weight(self, row: int, now: float) -> float:
         """The decayed weight of a row, an observation made at `now` counting 1."""
@@ -91,28 +103,20 @@ class Curve:
 
     `survival[j]` is the chance of still going (ringing, talking) at `edges[j]`; `incidence[j]`
     the chance of having ended by then for the cause of interest (an answer). The lists cover
-    the edges up to the last one asked for; later times read their last value.
+    the edges up to the last one asked for; later times read their last value. `running` are
+    the unfinished ones it counted, grouped by bin: (their mean age, how many).
     """
 
     edges: tuple[float, ...]
     survival: list[float]
     incidence: list[float]
-
-    @staticmethod
-    def _read(edges: tuple[float, ...], values: list[float], t: float) -> float:
-        i = bisect_right(edges, t) - 1
-        if i < 0:
-            return values[0]
-        if i + 1 >= len(values):
-            return values[-1]
-        low, high = edges[i], edges[i + 1]
-        return values[i] + (values[i + 1] - values[i]) * (t - low) / (high - low)
+    running: tuple[tuple[float, int], ...] = ()
 
     def surviving(self, t: float) -> float:
-        return self._read(self.edges, self.survival, t)
+        return _read(self.edges, self.survival, t)
 
     def incident(self, t: float) -> float:
-        return self._read(self.edges, self.incidence, t)
+        return _read(self.edges, self.incidence, t)
 
     def still_going(self, age: float, h: float) -> float:
         """P(still going at age + h | still going at age); 1 where the data says nothing."""
@@ -141,32 +145,44 @@ def _life_table(
     """
     edges = data.edges
     last = data.bin(until)
+    top = len(edges) - 2
     weight = data.scale(now)  # a running observation weighs as one made now
-    # Running ages past `last` stay in `left`: at risk in every bin asked for, censored in none.
-    counts = [0] * (last + 1)
+    # Grouped by bin, so that what is asked of the running ones later costs per bin, not per
+    # call; a group stands at its members' mean age, which lies in their bin.
+    groups: dict[int, list[float]] = {}
     for age in running:
-        b = data.bin(age)
+        b = bisect_right(edges, age) - 1
+        b = top if b > top else 0 if b < 0 else b
+        group = groups.get(b)
+        if group is None:
+            groups[b] = [1.0, age]
+        else:
+            group[0] += 1.0
+            group[1] += age
+    # Running ages past `last` stay in `left`: at risk in every bin asked for, censored in none.
+    counts = [0.0] * (last + 1)
+    for b, (n, _) in groups.items():
         if b <= last:
-            counts[b] += 1
-    left = len(running)
+            counts[b] = n * weight
+    left = len(running) * weight
     risk = data.at_risk()
     hits = data.rows[cause]
-    others = data.rows[other] if other is not None else None
-    cuts = data.rows[censored] if censored is not None else None
+    ends = data.ended(cause, other)
+    cuts = data.rows[censored] if censored is not None else [0.0] * len(risk)
     survival = [1.0]
     incidence = [0.0]
     alive, got = 1.0, 0.0
     for j in range(last + 1):
-        cut = (cuts[j] if cuts is not None else 0.0) + weight * counts[j]
-        exposed = risk[j] + weight * left - cut / 2.0
-        ended = hits[j] + (others[j] if others is not None else 0.0)
+        exposed = risk[j] + left - (cuts[j] + counts[j]) / 2.0
+        ended = ends[j]
         if exposed > 0.0 and ended > 0.0:
             got += alive * hits[j] / exposed
             alive *= max(0.0, 1.0 - ended / exposed)
         survival.append(alive)
         incidence.append(got)
         left -= counts[j]
-    return Curve(edges, survival, incidence)
+    grouped = tuple((total / n, int(n)) for n, total in groups.values())
+    return Curve(edges, survival, incidence, grouped)
 
 
 class Rings:
@@ -261,22 +277,47 @@ class Talks:
         return _life_table(self._data, self.ENDED, None, self.CUT, talking, until, now)
 
 
-def free_within(curve: Curve, talking: Sequence[float], h: float) -> tuple[float, float]:
-    """Mean and variance of how many of the `talking` agents are free within h seconds, each
-    independently with the chance 1 - P(still talking at age + h | talking at age)."""
-    mean = var = 0.0
-    for age in talking:
-        q = 1.0 - curve.still_going(age, h)
-        mean += q
-        var += q * (1.0 - q)
-    return mean, var
+def _read(edges: tuple[float, ...], values: list[float], t: float) -> float:
+    i = bisect_right(edges, t) - 1
+    if i + 1 >= len(values):
+        return values[-1]
+    if i < 0:
+        return values[0]
+    low = edges[i]
+    return values[i] + (values[i + 1] - values[i]) * (t - low) / (edges[i + 1] - low)
 
 
-def answers_within(curve: Curve, ringing: Sequence[float], h: float) -> tuple[float, float]:
-    """Mean and variance of how many of the `ringing` calls are answered within h seconds."""
-    mean = var = 0.0
-    for age in ringing:
-        p = curve.ending_for_cause(age, h)
-        mean += p
-        var += p * (1.0 - p)
-    return mean, var
+def free_within(curve: Curve, moments: Sequence[float]) -> list[tuple[float, float]]:
+    """For each moment h: mean and variance of how many of the talks the curve counted as
+    running end within h seconds, each independently with the chance
+    1 - P(still talking at age + h | talking at age)."""
+    edges, survival = curve.edges, curve.survival
+    means = [0.0] * len(moments)
+    variances = [0.0] * len(moments)
+    for age, n in curve.running:
+        now = _read(edges, survival, age)
+        if now <= 0.0:
+            continue  # past every observation: assumed to go on
+        for i, h in enumerate(moments):
+            q = 1.0 - min(1.0, _read(edges, survival, age + h) / now)
+            means[i] += n * q
+            variances[i] += n * q * (1.0 - q)
+    return list(zip(means, variances, strict=True))
+
+
+def answers_within(curve: Curve, moments: Sequence[float]) -> list[tuple[float, float]]:
+    """For each moment h: mean and variance of how many of the calls the curve counted as
+    ringing are answered within h seconds."""
+    edges, incidence = curve.edges, curve.incidence
+    means = [0.0] * len(moments)
+    variances = [0.0] * len(moments)
+    for age, n in curve.running:
+        now = _read(edges, curve.survival, age)
+        if now <= 0.0:
+            continue
+        before = _read(edges, incidence, age)
+        for i, h in enumerate(moments):
+            p = max(0.0, min(1.0, (_read(edges, incidence, age + h) - before) / now))
+            means[i] += n * p
+            variances[i] += n * p * (1.0 - p)
+    return list(zip(means, variances, strict=True))

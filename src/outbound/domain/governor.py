@@ -195,12 +195,13 @@ def decide(
     talk_curve = talks.curve(floor.talking, max(floor.talking, default=0.0) + reach, now)
     # Per moment s: free agents left for a call answered at s, before other new calls (mean,
     # variance), and the chance a call placed now is answered by s.
-    views = []
-    for s in moments:
-        freed, freed_var = free_within(talk_curve, floor.talking, s)
-        taken, taken_var = answers_within(ring_curve, floor.ringing, s)
-        views.append((floor.free_agents + freed - taken, freed_var + taken_var,
-                      ring_curve.incident(s)))
+    views = [
+        (floor.free_agents + freed - taken, freed_var + taken_var, ring_curve.incident(s))
+        for (freed, freed_var), (taken, taken_var), s in zip(
+            free_within(talk_curve, moments), answers_within(ring_curve, moments), moments,
+            strict=True,
+        )
+    ]
 
     def risk_of(k: int) -> float:
         """The chance that the (k+1)-th new call, answered at one of the moments (equally
