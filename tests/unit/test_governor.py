@@ -25,7 +25,7 @@ from outbound.domain.governor import (
     Rule,
     Threshold,
     Window,
-    cap_binds,
+    cap_allows,
     decide,
     progressive_calls,
 )
@@ -160,21 +160,28 @@ def test_concurrency_binds_when_the_agents_would_take_more() -> None:
 # The cap
 
 
-def test_the_cap_binds_when_one_more_abandon_would_reach_the_target() -> None:
+def test_the_cap_falls_back_to_progressive_when_the_window_affords_no_more_abandons() -> None:
     f = floor(1, talking=(140.0,) * 10)
-    assert cap_binds(PREDICTIVE, f, Window(answered=100, abandoned=3))  # 4/101 > 3%
-    assert not cap_binds(PREDICTIVE, f, Window(answered=1000, abandoned=3))
+    # 3 of 100 is at the target: one more abandon would pass it.
+    assert cap_allows(PREDICTIVE, f, Window(answered=100, abandoned=3)) == 1
     d = predictive(f, threshold=0.3, window=Window(answered=100, abandoned=3))
     assert d == Decision(1, Rule.CAP, Limit.ABANDON_CAP)
 
 
+def test_the_cap_limits_calls_beyond_the_agents_to_the_abandons_the_window_affords() -> None:
+    # 20 of 1000: ten more abandons keep it at 30/1010 <= 3%, an eleventh would not.
+    f = floor(0, talking=(140.0,) * 10)
+    assert cap_allows(PREDICTIVE, f, Window(answered=1000, abandoned=20)) == 10
+    d = predictive(f, threshold=0.3, window=Window(answered=1000, abandoned=20))
+    assert d == Decision(10, Rule.PREDICTIVE, Limit.ABANDON_CAP, d.risk, d.spare)
+    assert predictive(f, threshold=0.3).calls > 10  # what it would dial without the cap
+
+
 def test_the_cap_counts_every_call_ringing_beyond_the_free_agents_as_a_possible_abandon() -> None:
-    # 2 abandoned of 200 answered is 1%; but with 6 calls ringing for 1 free agent, five of
-    # them and the next could all be abandoned: 8/206 > 3%.
-    f = floor(1, ringing=(3.0,) * 6)
-    assert cap_binds(PREDICTIVE, f, Window(answered=200, abandoned=2))
-    assert not cap_binds(PREDICTIVE, floor(6, ringing=(3.0,) * 6),
-                         Window(answered=200, abandoned=2))
+    # 2 abandoned of 200 answered affords 4 more; five calls already ring beyond the one free
+    # agent, so none may be added.
+    assert cap_allows(PREDICTIVE, floor(1, ringing=(3.0,) * 6), Window(200, 2)) == 0
+    assert cap_allows(PREDICTIVE, floor(6, ringing=(3.0,) * 6), Window(200, 2)) == 4
 
 
 def test_a_zero_target_allows_no_predictive_dialing() -> None:
@@ -283,13 +290,18 @@ def test_more_free_agents_never_mean_fewer_calls(
 @FAST
 @given(
     st.integers(min_value=0, max_value=40), ages, ages, st.integers(min_value=0, max_value=50),
-    windows,
+    windows, st.floats(min_value=0.0, max_value=5.0),
 )
-def test_no_call_beyond_progressive_when_the_cap_binds(
-    free: int, talking: tuple[float, ...], ringing: tuple[float, ...], room: int, window: Window
+def test_no_call_beyond_progressive_that_could_take_the_window_over_its_target(
+    free: int, talking: tuple[float, ...], ringing: tuple[float, ...], room: int,
+    window: Window, target: float,
 ) -> None:
+    policy = Policy(Dialing.PREDICTIVE, abandon_target=target)
     f = Floor(free, talking, ringing, room)
-    d = decide(PREDICTIVE, f, window, RINGS, TALKS, Threshold(THRESHOLD_MAX), NOW)
-    if cap_binds(PREDICTIVE, f, window):
-        assert d.rule is Rule.CAP
+    d = decide(policy, f, window, RINGS, TALKS, Threshold(THRESHOLD_MAX), NOW)
+    if d.calls > progressive_calls(f):
+        # Even if every call ringing beyond the free agents is abandoned, the window holds.
+        exposed = len(ringing) + d.calls - free
+        assert window.abandoned + exposed <= target / 100 * (window.answered + exposed) + 1e-9
+    if window.abandoned + 1 > target / 100 * (window.answered + 1):
         assert d.calls <= progressive_calls(f)

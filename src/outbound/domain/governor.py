@@ -36,13 +36,13 @@ class Rule(StrEnum):
     PREDICTIVE = "predictive"  # the risk threshold chose the count
     PROGRESSIVE = "progressive"  # the campaign dials progressively
     WARM_UP = "warm_up"  # predictive, but too few calls yet to trust the estimates: progressive
-    CAP = "cap"  # predictive, but the window's abandon rate is at its target: progressive
+    CAP = "cap"  # predictive, but the window affords no abandon beyond progressive
     FIXED = "fixed"  # the governor stands aside; pacing and concurrency alone decide
 
 
 class Limit(StrEnum):
     AGENTS = "agents"  # no free or soon-free agent for another answer
-    ABANDON_CAP = "abandon_cap"  # the abandon rate over the window would reach its target
+    ABANDON_CAP = "abandon_cap"  # more calls could take the window's abandon rate over target
     CONCURRENCY = "concurrency"  # the agents would take more calls; the concurrency ceiling not
 
 
@@ -137,16 +137,18 @@ def progressive_calls(floor: Floor) -> int:
     return max(0, floor.free_agents - len(floor.ringing))
 
 
-def cap_binds(policy: Policy, floor: Floor, window: Window) -> bool:
-    """Whether dialing beyond progressive could take the window's abandon rate over target.
+def cap_allows(policy: Policy, floor: Floor, window: Window) -> int:
+    """The most calls to place now (never fewer than progressive) such that, even if every
+    call ringing beyond the free agents were answered and abandoned, the window's abandon rate
+    would stay at or under the target.
 
-    Worst case: every call now ringing beyond the free agents, and one more, is answered and
-    abandoned. Only those can abandon for lack of an agent, so while this holds back, no
-    window ends over its target because of predictive dialing.
+    Only calls beyond the free agents can be abandoned for lack of one, so while this holds,
+    no window ends over its target because of predictive dialing. The window can afford e more
+    abandons while abandoned + e <= target * (answered + e).
     """
-    exposed = max(0, len(floor.ringing) - floor.free_agents) + 1
     target = policy.abandon_target / 100.0
-    return window.abandoned + exposed > target * (window.answered + exposed)
+    affordable = math.floor((target * window.answered - window.abandoned) / (1.0 - target) + 1e-9)
+    return max(progressive_calls(floor), affordable + floor.free_agents - len(floor.ringing))
 
 
 def _risk(mean: float, var: float) -> float:
@@ -177,7 +179,7 @@ def decide(
     chance a fresh dial is. The k-th new call finds no agent when free agents + freed -
     answered - (k-1 new answers) <= 0 at its moment; the governor places calls while that
     chance, averaged over the moments, stays under the threshold, and never fewer than
-    progressive would.
+    progressive would; never more than the abandon cap allows (`cap_allows`).
     """
     room = max(0, floor.room)
     if policy.dialing is Dialing.FIXED:
@@ -186,7 +188,8 @@ def decide(
         return _progressive(floor, Rule.PROGRESSIVE, Limit.AGENTS)
     if rings.answered < policy.warm_up_answered or talks.finished < policy.warm_up_talks:
         return _progressive(floor, Rule.WARM_UP, Limit.AGENTS)
-    if cap_binds(policy, floor, window):
+    cap = cap_allows(policy, floor, window)
+    if cap <= progressive_calls(floor):
         return _progressive(floor, Rule.CAP, Limit.ABANDON_CAP)
 
     moments = [min(policy.horizon, s) for s in rings.answer_moments()] or [policy.horizon]
@@ -210,11 +213,13 @@ def decide(
 
     spare = sum(m for m, _, _ in views) / len(views)
     calls, risk = 0, risk_of(0)
-    # One past the room tells whether concurrency or the agents bind.
-    while calls <= room and risk < threshold.value:
+    # One past the smaller ceiling tells whether it or the agents bind.
+    ceiling = min(room, cap)
+    while calls <= ceiling and risk < threshold.value:
         calls += 1
         risk = risk_of(calls)
-    floor_calls = progressive_calls(floor)
-    if max(calls, floor_calls) > room:
-        return Decision(room, Rule.PREDICTIVE, Limit.CONCURRENCY, risk, spare)
-    return Decision(max(calls, floor_calls), Rule.PREDICTIVE, Limit.AGENTS, risk, spare)
+    wanted = max(calls, progressive_calls(floor))
+    if wanted > ceiling:
+        limit = Limit.ABANDON_CAP if cap <= room else Limit.CONCURRENCY
+        return Decision(ceiling, Rule.PREDICTIVE, limit, risk, spare)
+    return Decision(wanted, Rule.PREDICTIVE, Limit.AGENTS, risk, spare)
