@@ -139,3 +139,13 @@ def test_decay_keeps_its_half_life_across_a_rebasing_of_the_stored_weights() -> 
 def test_bins_must_be_increasing(edges: tuple[float, ...]) -> None:
     with pytest.raises(ValueError):
         Talks(edges=edges)
+
+
+def test_answer_moments_are_the_sixths_quantiles_of_the_time_to_answer() -> None:
+    rings = Rings(edges=(0.0, 10.0, 20.0, 30.0))
+    assert rings.answer_moments() == ()
+    for ring_time in (5.0, 5.0, 5.0, 15.0, 15.0, 15.0):
+        rings.record(ring_time, answered=True, now=0.0)
+    rings.record(25.0, answered=False, now=0.0)  # ring-outs do not count
+    # Uniform within bins: 1 of 6 answers is in by 10/3 s, 3 by 10 s, 5 by 10 + 20/3 s.
+    assert rings.answer_moments() == pytest.approx((10 / 3, 10.0, 10 + 20 / 3))

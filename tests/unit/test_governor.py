@@ -146,10 +146,11 @@ def test_a_higher_threshold_dials_more() -> None:
 
 
 def test_predictive_never_dials_fewer_than_progressive() -> None:
-    # Five free agents and no one talking: the risk model could stop at fewer calls with a
-    # tiny threshold, but a call with its own free agent cannot lack one.
-    d = predictive(floor(5), threshold=THRESHOLD_MIN)
-    assert d.calls >= 5
+    # Even a threshold that accepts no risk at all places the calls that have a free agent of
+    # their own: such a call cannot lack one.
+    f = floor(5, talking=(60.0,) * 3, ringing=(10.0, 10.0))
+    assert predictive(f, threshold=0.0).calls == 3
+    assert predictive(f, threshold=THRESHOLD_MIN).calls >= 3
 
 
 def test_concurrency_binds_when_the_agents_would_take_more() -> None:
