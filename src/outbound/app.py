@@ -89,10 +89,9 @@ def create_app(store: Store, clock: Clock | None = None, *,
                on_provider_change: Callable[[int], None] | None = None,
                on_twilio: twilio_hooks.Deliver | None = None) -> FastAPI:
     """The API and the dashboard over `store`, on `clock` (the wall clock by default);
-    `on_change` is called after a change the engine
-    should see at once (a start, a pause, new contacts), `on_provider_change` with the account
-    whose telephony settings changed, `on_twilio` with each checked Twilio webhook (all three
-    from the API's worker threads)."""
+    `on_change` is called after a change the engine should see at once (a start, a pause, new
+    contacts), `on_provider_change` with the account whose telephony settings changed,
+    `on_twilio` with each checked Twilio webhook (all three from the API's worker threads)."""
     app = FastAPI(
         title="Outbound Partner API", version=__version__,
         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,

@@ -87,13 +87,19 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": {"code": code, "message": message, "field": field}}
 
 
+def message_of(exc: OutboundError) -> str:
+    """What a door says of `exc`: an invalid input's message without its field's name (the
+    field is answered beside it), anything else as it reads."""
+    return exc.message if isinstance(exc, InvalidInput) else str(exc)
+
+
 def json_error(exc: OutboundError) -> JSONResponse:
     """The API's answer to a domain error (and the pages' to one they have no page for)."""
     answer = refusal(exc)
     if answer is None:
         return JSONResponse(error_body("error", str(exc)), 400)
     field = exc.field if isinstance(exc, InvalidInput) else None
-    message = exc.message if isinstance(exc, InvalidInput) else str(exc)
+    message = message_of(exc)
     headers = {"WWW-Authenticate": "Bearer"} if answer.status == 401 else None
     return JSONResponse(error_body(answer.code, message, field), answer.status, headers=headers)
 

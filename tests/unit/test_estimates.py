@@ -83,7 +83,6 @@ def test_ring_table_gives_the_answer_share_and_the_time_to_answer_as_competing_r
     assert rings.answer_share(now=0.0) == pytest.approx(0.5)
     assert rings.answered == 2
     assert rings.finished == 4
-    assert rings.mean_time_to_answer() == pytest.approx(10.0)  # bin midpoints 5 and 15
     curve = rings.curve((), until=29.0, now=0.0)
     # [0,10): 4 at risk, one answer and one busy -> answered by 10 s: 1/4, still ringing 1/2.
     # [10,20): 2 at risk, one answer -> answered by 20 s: 1/4 + 1/2 * 1/2.

@@ -194,13 +194,12 @@ class Rings:
     average dial to be one that answers late or rings out.
     """
 
-    __slots__ = ("_data", "_mean", "_moments", "answered", "finished")
+    __slots__ = ("_data", "_moments", "answered", "finished")
 
     ANSWERED, UNANSWERED = 0, 1
 
     def __init__(self, half_life: float = HALF_LIFE, edges: Sequence[float] = RING_EDGES) -> None:
         self._data = _Decayed(edges, half_life, rows=2)
-        self._mean: float | None = None
         self._moments: tuple[float, ...] | None = None
         self.answered = 0  # answered dials seen, undecayed (for the warm-up)
         self.finished = 0  # dials that finished ringing, undecayed
@@ -210,23 +209,13 @@ class Rings:
         self._data.add(self.ANSWERED if answered else self.UNANSWERED, ring_time, now)
         self.answered += answered
         self.finished += 1
-        self._mean = self._moments = None
+        self._moments = None
 
     def answer_share(self, now: float) -> float:
         """Answered / dials that finished ringing, old ones fading; 0 before any."""
         answered = self._data.weight(self.ANSWERED, now)
         total = answered + self._data.weight(self.UNANSWERED, now)
         return answered / total if total > 0 else 0.0
-
-    def mean_time_to_answer(self) -> float | None:
-        """The mean ring time of answered dials (bin midpoints), or None before any."""
-        if self._mean is None:
-            edges, row = self._data.edges, self._data.rows[self.ANSWERED]
-            total = sum(row)
-            if total <= 0:
-                return None
-            self._mean = sum((edges[j] + edges[j + 1]) / 2 * w for j, w in enumerate(row)) / total
-        return self._mean
 
     def answer_moments(self) -> tuple[float, ...]:
         """Three moments that stand for when an answered dial answers: the 1/6, 1/2 and 5/6

@@ -15,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from outbound.domain.errors import InvalidInput, OutboundError
-from outbound.doors import error_body, json_error, refusal
+from outbound.domain.errors import OutboundError
+from outbound.doors import error_body, json_error, message_of, refusal
 from outbound.web import dnc, login, pages, wizard
 from outbound.web.auth import LoginLimiter, LoginRequired, TooManyAttempts
 from outbound.web.render import page
@@ -65,8 +65,8 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def _message(exc: Exception) -> str:
-    text = exc.message if isinstance(exc, InvalidInput) else str(exc)
+def _message(exc: OutboundError) -> str:
+    text = message_of(exc)
     return text[:1].upper() + text[1:]
 
 
