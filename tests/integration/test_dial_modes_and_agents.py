@@ -20,7 +20,7 @@ from scenario_runs import (
     small_scenario,
 )
 
-from outbound.domain.settings import ABANDON_WINDOW_SECONDS
+from outbound.domain.settings import AGENT_GRACE_SECONDS
 from outbound.scenario import generate_numbers
 
 SCARCE_AGENTS = [{"name": "Sales", "agents": 2, "handle_seconds": [20, 40]}]
@@ -81,19 +81,19 @@ def test_customer_first_with_too_few_agents_abandons_answered_calls(
         assert attempt.status_after == "abandoned"
         assert contacts[attempt.contact_id].status == "abandoned"
         # The caller waited out the whole window before the apology.
-        assert attempt.ended_at - attempt.answered_at >= ABANDON_WINDOW_SECONDS
+        assert attempt.ended_at - attempt.answered_at >= AGENT_GRACE_SECONDS
     assert scarce.report["abandoned"] == len(abandoned)
     assert scarce.report["contacts"]["abandoned"] == len({a.contact_id for a in abandoned})
 
 
-def test_customer_first_bridges_within_the_abandon_window_and_never_double_books(
+def test_customer_first_bridges_within_the_agent_grace_and_never_double_books(
         customer_first_scarce: Run) -> None:
     scarce = customer_first_scarce
     bridged = [a for a in scarce.attempts if a.bridged_at is not None]
     assert bridged
     for attempt in bridged:
         assert attempt.agent in ("Sales-1", "Sales-2")
-        assert 0 <= attempt.bridged_at - attempt.answered_at <= ABANDON_WINDOW_SECONDS
+        assert 0 <= attempt.bridged_at - attempt.answered_at <= AGENT_GRACE_SECONDS
     for agent, spans in agent_spans(scarce, from_dial=False).items():
         assert not overlapping(spans), agent
     answered = [a for a in scarce.attempts if a.answered_at is not None]

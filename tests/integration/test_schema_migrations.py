@@ -24,6 +24,6 @@ def test_migrating_twice_changes_nothing(store_url: str) -> None:
     store = Store.open(store_url)
     try:
         with store.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0008"
+            assert MigrationContext.configure(conn).get_current_revision() == "0009"
     finally:
         store.close()

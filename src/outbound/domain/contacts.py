@@ -22,7 +22,7 @@ class ContactStatus(StrEnum):
     FAILED = "failed"  # a final outcome, or every attempt used up
     RETRY_QUEUED = "retry_queued"  # waits for its backoff before the next attempt
     BLOCKED = "blocked"  # on the do-not-call list when its dial came up; never called
-    ABANDONED = "abandoned"  # answered, but no agent was free within the abandon window
+    ABANDONED = "abandoned"  # answered, but no agent was free within the agent grace (2 s)
 
     @property
     def in_flight(self) -> bool:

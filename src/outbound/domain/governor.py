@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from outbound.domain.estimates import Rings, Talks, answers_within, free_within
+from outbound.domain.settings import AbandonWindow, Dialing
 
 HORIZON = 30.0  # seconds; the latest moment a call placed now is assumed to be answered
 WARM_UP_ANSWERED = 50  # answered dials before the estimates are trusted
@@ -26,12 +29,6 @@ AIM = 5 / 6  # aim at this share of the target (2.5% for 3%): a settled dialer's
 # windows still scatter around its mean, and the cap is on the whole window
 
 
-class Dialing(StrEnum):
-    PREDICTIVE = "predictive"  # dial ahead of free agents, steered to keep abandons under target
-    PROGRESSIVE = "progressive"  # one unanswered call per free agent; an answer always finds one
-    FIXED = "fixed"  # dial at the pacing, whatever the agents (the behaviour before issue 14)
-
-
 class Rule(StrEnum):
     PREDICTIVE = "predictive"  # the risk threshold chose the count
     PROGRESSIVE = "progressive"  # the campaign dials progressively
@@ -41,9 +38,16 @@ class Rule(StrEnum):
 
 
 class Limit(StrEnum):
+    """What keeps a running campaign from dialing more right now (its `limited_by`). The
+    governor names the first three; the engine names the others."""
+
     AGENTS = "agents"  # no free or soon-free agent for another answer
     ABANDON_CAP = "abandon_cap"  # more calls could take the window's abandon rate over target
     CONCURRENCY = "concurrency"  # the agents would take more calls; the concurrency ceiling not
+    PACING = "pacing"  # dialing as fast as the campaign's pacing allows
+    BUSINESS_HOURS = "business_hours"  # closed: dialing resumes when the hours open
+    CARRIER = "carrier"  # the carrier refused calls or caps calls per second: backing off
+    NOTHING_DUE = "nothing_due"  # no contact left to dial now; retries wait for their moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,25 @@ class Window:
 
     answered: int
     abandoned: int
+
+
+def window_start(window: AbandonWindow, now: float, timezone: str) -> float:
+    """When the abandon window that holds `now` began: 30 days back, or the start of the
+    calendar day in the account's time zone (Ofcom's 24 hours)."""
+    if window is AbandonWindow.DAYS_30:
+        return now - 30 * 86400.0
+    local = datetime.fromtimestamp(now, ZoneInfo(timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.timestamp()
+
+
+def window_end(window: AbandonWindow, now: float, timezone: str) -> float:
+    """When the calendar-day window that holds `now` ends (inf for the rolling 30 days,
+    which never ends: calls only age out of it)."""
+    if window is AbandonWindow.DAYS_30:
+        return math.inf
+    local = datetime.fromtimestamp(now, ZoneInfo(timezone)).date() + timedelta(days=1)
+    return datetime(local.year, local.month, local.day, tzinfo=ZoneInfo(timezone)).timestamp()
 
 
 @dataclass(frozen=True, slots=True)

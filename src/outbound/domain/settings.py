@@ -19,12 +19,31 @@ ATTEMPTS_MIN, ATTEMPTS_MAX = 1, 5  # calls per contact
 POOL_MIN, POOL_MAX = 1, 50  # caller-ID numbers
 BACKOFF_MULTIPLIER_MAX = 10.0
 RING_TIMEOUT_MIN, RING_TIMEOUT_MAX = 15.0, 120.0  # seconds; below 15 s is a dropped call
-ABANDON_WINDOW_SECONDS = 2.0  # an answered customer waits at most this long for an agent
+AGENT_GRACE_SECONDS = 2.0  # an answered customer waits at most this long for an agent
+ABANDON_TARGET_MIN, ABANDON_TARGET_MAX = 0.0, 5.0  # percent of answered calls over the window
+ABANDON_TARGET_DEFAULT = 3.0  # US TCPA/TSR safe harbour; Ofcom's too (over 24 h)
+ABANDON_MESSAGE_MAX = 500  # characters; said within 2 s of the answer, so keep it short
 
 
 class DialMode(StrEnum):
     CUSTOMER_FIRST = "customer-first"  # dial the customer; bridge a free agent on answer
     AGENT_FIRST = "agent-first"  # reserve and dial an agent, then the customer; never abandons
+
+
+class Dialing(StrEnum):
+    """How a customer-first campaign paces itself against its agents (agent-first campaigns
+    reserve an agent before each dial and never abandon, whatever this says)."""
+
+    PREDICTIVE = "predictive"  # dial ahead of free agents, steered to keep abandons under target
+    PROGRESSIVE = "progressive"  # one unanswered call per free agent; an answer always finds one
+    FIXED = "fixed"  # dial at the pacing, whatever the agents (the behaviour before issue 14)
+
+
+class AbandonWindow(StrEnum):
+    """The span the abandon rate is held to its target over."""
+
+    DAYS_30 = "30d"  # rolling 30 days (US TCPA 47 CFR 64.1200(a)(7), FTC TSR)
+    HOURS_24 = "24h"  # the calendar day in the account's time zone (UK Ofcom)
 
 
 class TransferKind(StrEnum):
@@ -94,11 +113,16 @@ class CampaignSettings:
     ring_timeout: float = 30.0  # seconds a customer's phone may ring before we hang up
     start: float | None = None  # when a scheduled campaign starts by itself
     business_hours: BusinessHours | None = None  # None: the account's default
+    dialing: Dialing = Dialing.PREDICTIVE  # customer-first only: how to pace against agents
+    abandon_target: float = ABANDON_TARGET_DEFAULT  # percent, 0–5, over `abandon_window`
+    abandon_window: AbandonWindow = AbandonWindow.DAYS_30
+    abandon_message: str | None = None  # said to an abandoned call; None: the account's
 
     KEYS = (
         "name", "dial_mode", "pacing", "concurrency", "attempts", "backoff_seconds",
         "backoff_multiplier", "rotation", "numbers", "transfer", "recording", "ring_timeout",
-        "start", "business_hours",
+        "start", "business_hours", "dialing", "abandon_target", "abandon_window",
+        "abandon_message",
     )
 
     @classmethod
@@ -171,6 +195,18 @@ class CampaignSettings:
             changes["start"] = data["start"]
         if "business_hours" in data:
             changes["business_hours"] = data["business_hours"]
+        if "dialing" in data:
+            changes["dialing"] = _enum(Dialing, data["dialing"], "dialing")
+        if "abandon_target" in data:
+            changes["abandon_target"] = _number(
+                data["abandon_target"], "abandon_target", ABANDON_TARGET_MIN,
+                ABANDON_TARGET_MAX, " percent of answered calls", integer=False,
+            )
+        if "abandon_window" in data:
+            changes["abandon_window"] = _enum(AbandonWindow, data["abandon_window"],
+                                              "abandon_window")
+        if "abandon_message" in data:
+            changes["abandon_message"] = _message(data["abandon_message"])
         return replace(base, **changes)
 
     def missing_to_start(self) -> list[str]:
@@ -198,7 +234,22 @@ class CampaignSettings:
             "ring_timeout": self.ring_timeout,
             "start": self.start,
             "business_hours": self.business_hours.to_dict() if self.business_hours else None,
+            "dialing": self.dialing.value,
+            "abandon_target": self.abandon_target,
+            "abandon_window": self.abandon_window.value,
+            "abandon_message": self.abandon_message,
         }
+
+
+def _message(value: Any) -> str | None:
+    """An abandon message: text of at most ABANDON_MESSAGE_MAX characters, or None (the
+    account's). Blank text is None: a campaign never plays silence for a message."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > ABANDON_MESSAGE_MAX:
+        raise InvalidInput("abandon_message",
+                           f"must be a text of at most {ABANDON_MESSAGE_MAX} characters")
+    return " ".join(value.split()) or None
 
 
 def _parse_pool(value: Any, region: str | None) -> tuple[str, ...]:

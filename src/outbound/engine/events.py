@@ -3,7 +3,7 @@
 A ringing, answer, digit or end is written through the store, guarded by the state it
 expects, so duplicates and stragglers change nothing. An answered call is routed: bridged to
 the agent already on the line (agent-first), given the voice menu, or held (at most the
-abandon window) until a free agent can be reserved for it. An ended call is finished by the
+agent grace, 2 s) until a free agent can be reserved for it. An ended call is finished by the
 retry policy, and what it held (its agent, its campaign's slot) is released.
 """
 
@@ -145,7 +145,7 @@ class Events:
             self._bridge(live, target)
             return
         live.state = CallState.WAITING
-        live.wait_until = now + self.tuning.abandon_window
+        live.wait_until = now + self.tuning.agent_grace
         self.waiting[live.ref.attempt_id] = live
         self._try_assign(live, target, now)
 

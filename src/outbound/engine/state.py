@@ -18,7 +18,7 @@ from outbound.domain.errors import ProviderError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.pacer import Departures, Pacer
 from outbound.domain.settings import (
-    ABANDON_WINDOW_SECONDS,
+    AGENT_GRACE_SECONDS,
     CampaignSettings,
     Transfer,
     TransferKind,
@@ -51,7 +51,7 @@ class Tuning:
     refresh: float = 1.0  # re-read a running campaign's status and settings this often
     ring_watchdog: float = 180.0  # a call not answered by then is presumed stuck
     call_watchdog: float = 4 * 3600.0  # an answered call longer than this is presumed stuck
-    abandon_window: float = ABANDON_WINDOW_SECONDS
+    agent_grace: float = AGENT_GRACE_SECONDS  # an answer waits this long for an agent
     # Events that come in within this long of each other are recorded in one transaction
     # (see Runner.on_event); 0 records each at once.
     event_batch: float = 0.002
@@ -71,7 +71,7 @@ class CallState(StrEnum):
     AGENT_LEG = "agent_leg"  # agent-first: the agent is being dialed
     DIALING = "dialing"  # the customer is being dialed
     RINGING = "ringing"  # the customer's phone rings
-    WAITING = "waiting"  # answered; waiting (at most the abandon window) for a free agent
+    WAITING = "waiting"  # answered; waiting (at most the agent grace) for a free agent
     BRIDGED = "bridged"  # talking with an agent
     MENU = "menu"  # hearing the voice menu
     ABANDONING = "abandoning"  # no agent came; the apology plays, then the call ends

@@ -45,13 +45,14 @@ class Campaign:
     created_at: float
     started_at: float | None
     finished_at: float | None
+    limited_by: str | None = None  # what binds it while it runs (governor.Limit), if known
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Campaign:
         return cls(
             row.id, row.account_id, CampaignStatus(row.status), settings_from_row(row.settings),
             row.version, row.seed, row.rotation_cursor, row.pacer_tat, row.created_at,
-            row.started_at, row.finished_at,
+            row.started_at, row.finished_at, row.limited_by,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,6 +147,16 @@ class CampaignsRepo:
             query = query.where(campaigns.c.account_id == account_id)
         with reading(self.engine) as conn:
             return [Campaign.from_row(r) for r in conn.execute(query)]
+
+    def set_limits(self, limits: dict[int, str | None]) -> None:
+        """Save what binds each running campaign now (`governor.Limit` values), for the
+        pages, the API and the CLI; only the engine that owns them writes this."""
+        if not limits:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(campaigns).where(campaigns.c.id == bindparam("cid")).values(
+                limited_by=bindparam("limit")),
+                [{"cid": cid, "limit": limit} for cid, limit in limits.items()])
 
     def update_settings(self, campaign_id: int, changes: dict[str, Any], region: str | None,
                         now: float) -> Campaign:

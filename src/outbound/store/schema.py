@@ -36,6 +36,9 @@ accounts = Table(
     # Telephony settings: {"kind": "sim", "network": {...}}.
     Column("provider", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
+    # What an abandoned call hears when its campaign sets none; None: the product's default
+    # wording, naming the account and the campaign's first caller ID.
+    Column("abandon_message", Text),
 )
 
 users = Table(
@@ -122,6 +125,9 @@ campaigns = Table(
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),
     Column("finished_at", Float),
+    # What keeps the running campaign from dialing more (governor.Limit), as its owner last
+    # saw it; written when it changes, at most once a second.
+    Column("limited_by", String(32)),
     UniqueConstraint("account_id", "name"),
     Index("ix_campaigns_status", "status"),
 )
@@ -183,6 +189,10 @@ call_attempts = Table(
     UniqueConstraint("contact_id", "attempt"),
     Index("ix_attempts_campaign", "campaign_id", "id"),
     Index("ix_attempts_call", "call_id"),
+    # The abandon rate over a window: a campaign's answered calls since a moment.
+    Index("ix_attempts_answered", "campaign_id", "answered_at",
+          sqlite_where=text("answered_at IS NOT NULL"),
+          postgresql_where=text("answered_at IS NOT NULL")),
 )
 
 dnc = Table(

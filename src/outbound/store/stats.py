@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Row
 
 from outbound.domain.contacts import Outcome
+from outbound.domain.governor import Window
 from outbound.domain.settings import Transfer, TransferKind
 from outbound.store.agents import free
 from outbound.store.db import reading
@@ -60,6 +61,17 @@ class StatsRepo:
                 events_limit)))
         return CallFigures(int(answered), int(abandoned), int(recent_dials), free_agents,
                            recent)
+
+    def abandon_window(self, campaign_id: int, since: float) -> Window:
+        """The campaign's answered calls since `since` and how many of them were abandoned
+        (by us, no agent in the grace, or by the customer before an agent came)."""
+        with reading(self.engine) as conn:
+            answered, abandoned = conn.execute(select(
+                func.count(),
+                func.count().filter(call_attempts.c.outcome == Outcome.ABANDONED.value),
+            ).where(call_attempts.c.campaign_id == campaign_id,
+                    call_attempts.c.answered_at >= since)).one()
+        return Window(int(answered), int(abandoned))
 
     def recent_calls(self, campaign_id: int, limit: int = 20) -> list[Row[Any]]:
         """The campaign's latest attempts, newest first."""

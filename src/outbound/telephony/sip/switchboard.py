@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pjsua2 as pj
 
 from outbound.domain.contacts import Outcome
-from outbound.domain.settings import ABANDON_WINDOW_SECONDS
+from outbound.domain.settings import AGENT_GRACE_SECONDS
 from outbound.telephony.port import CallEvent, EventKind, Leg, OriginateRequest
 from outbound.telephony.sip.legs import CallLeg, Owner
 from outbound.telephony.sip.native import describe
@@ -86,7 +86,7 @@ class Switchboard:
         if self._dial(agent, agent_uri, customer.owner.trunk.identity(customer.request.to)):
             # Compliance: a customer who answered must hear an agent within the abandon
             # window; an agent who has not answered by then will not be waited for.
-            agent.ring_timer = self.phone.after(ABANDON_WINDOW_SECONDS, agent.give_up)
+            agent.ring_timer = self.phone.after(AGENT_GRACE_SECONDS, agent.give_up)
 
     def play_menu(self, call_id: str, prompt: Path, seconds: float,
                   options: frozenset[str]) -> None:
