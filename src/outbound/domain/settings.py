@@ -241,6 +241,28 @@ class CampaignSettings:
         }
 
 
+def default_abandon_message(account_name: str, callback_number: str | None) -> str:
+    """The safe-harbour wording an account gets unless it sets its own: who called, a number
+    to call back (the campaign's first caller ID), and how to opt out."""
+    back = f" To call us back, dial {callback_number}." if callback_number else ""
+    return (f"This is {account_name}. We are sorry, none of our agents was free to take "
+            f"this call.{back} To stop our calls, press 9. Goodbye.")
+
+
+def abandon_message(settings: CampaignSettings, account_message: str | None,
+                    account_name: str) -> str:
+    """What a campaign's abandoned calls hear: the campaign's message, else the account's,
+    else the default wording. The account may set its own to empty text (it wants no
+    default): then only a campaign's own message serves, and a customer-first campaign
+    without one cannot start."""
+    if settings.abandon_message:
+        return settings.abandon_message
+    if account_message is not None:
+        return " ".join(account_message.split())
+    return default_abandon_message(account_name, settings.numbers[0] if settings.numbers
+                                   else None)
+
+
 def _message(value: Any) -> str | None:
     """An abandon message: text of at most ABANDON_MESSAGE_MAX characters, or None (the
     account's). Blank text is None: a campaign never plays silence for a message."""
