@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, ProviderError
+from outbound.domain.governor import Limit, window_start
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.pacer import Departures, Pacer, interval
 from outbound.domain.rotation import Rotation, pick_caller_id
 from outbound.domain.settings import DialMode
 from outbound.engine.state import CallState, CampaignRun, EngineState, LiveCall
+from outbound.engine.steering import Pool, PoolKey, Steering, governed, pool_key
 from outbound.routing.router import candidates
 from outbound.store.dialing import AttemptRef, Claimed, ReservedAgent
 from outbound.telephony.port import Leg, OriginateRequest
@@ -80,11 +82,21 @@ class Dialer:
         self._claims: contextlib.ExitStack | None = None
         self._claimed: list[Dial] = []  # in the open transaction
         self._ready: list[Dial] = []  # committed, to dispatch
+        # The governor's feed: the calls on each pool of agents, and each governed call's
+        # campaign steering by attempt (kept past its campaign's run, until the call ends).
+        self._pools: dict[PoolKey, Pool] = {}
+        self.steered: dict[int, Steering] = {}
+        # What binds each campaign, saved to the store when it changes (at most once a
+        # `limits_every`): the pages, the API and the CLI read it there.
+        self._limits: dict[int, str | None] = {}
+        self._saved_limits: dict[int, str | None] = {}
+        self._limits_saved_at = float("-inf")
 
     # -- the runs' wake-ups ------------------------------------------------------------------
 
     def track(self, run: CampaignRun, now: float) -> None:
         """A run just adopted: due at once, re-read by the refresh interval."""
+        run.steering = self._steering(run)
         self.wake(run, float("-inf"))
         heapq.heappush(self._refreshes, (now + self.tuning.refresh, run.campaign.id))
 
@@ -132,7 +144,24 @@ class Dialer:
                 stack.__exit__(type(exc), exc, exc.__traceback__)
             raise
         self._commit_claims()
+        self._save_limits(now)
         return self._next_wake()
+
+    def _limit(self, run: CampaignRun, limit: Limit | None) -> None:
+        if run.limited_by is not limit:
+            run.limited_by = limit
+            self._limits[run.campaign.id] = limit.value if limit else None
+
+    def _save_limits(self, now: float) -> None:
+        if not self._limits or now - self._limits_saved_at < self.tuning.limits_every:
+            return
+        changed = {cid: v for cid, v in self._limits.items()
+                   if self._saved_limits.get(cid, "") != v}
+        self._limits.clear()
+        self._limits_saved_at = now
+        if changed:
+            self.store.campaigns.set_limits(changed)
+            self._saved_limits.update(changed)
 
     def _due(self, now: float, agents_freed: bool) -> list[CampaignRun]:
         """The runs that may have something to do at `now`."""
@@ -218,6 +247,7 @@ class Dialer:
                 run.hours = settings.business_hours
             run.window = (0.0, 0.0)
             run.campaign = campaign
+            run.steering = self._steering(run)
             run.idle_until = float("-inf")
             run.retry_due = float("-inf")
             if campaign.status.terminal:
@@ -232,13 +262,16 @@ class Dialer:
         if not self._refresh(run, now):
             return None
         if run.campaign.status is not CampaignStatus.RUNNING:
+            self._limit(run, None)
             return None
         opens, closes = run.window
         if not opens <= now < closes:
             run.window = opens, closes = run.hours.window(now)
             if now < opens:
+                self._limit(run, Limit.BUSINESS_HOURS)
                 return opens  # compliance: never a dial outside business hours
         if now < run.idle_until:
+            self._limit(run, Limit.NOTHING_DUE)
             return run.idle_until
         blocks = 0
         try:
@@ -246,18 +279,33 @@ class Dialer:
         except InvalidInput as exc:
             self._cannot_dial(run, now, f"the account's telephony settings: {exc}")
             return None
+        steering = run.steering
+        allowed: int | None = None  # what the governor allows now (governed campaigns)
         while True:
             settings = run.settings
             if run.in_flight >= settings.concurrency:
+                self._limit(run, Limit.CONCURRENCY)
                 return None  # a call's end wakes us
             if not run.pacer.ready(now):
+                self._limit(run, Limit.CARRIER if run.throttle < 1 else Limit.PACING)
                 return run.pacer.tat
             if cap is not None:
                 gate = self._gates.get(run.campaign.account_id)
                 if gate is not None and not gate.ready(now):
+                    self._limit(run, Limit.CARRIER)
                     return gate.tat
+            if steering is not None:
+                if allowed is None:
+                    allowed = self._govern(run, steering, now)
+                if allowed <= 0:
+                    assert steering.decision is not None
+                    self._limit(run, steering.decision.limited_by)
+                    self._needing_agent.add(run.campaign.id)  # an agent's release wakes us
+                    return now + self.tuning.govern_tick
             result = self._dial_one(run, now)
             if result is DialResult.DIALED:
+                if allowed is not None:
+                    allowed -= 1
                 continue
             if result is DialResult.BLOCKED:
                 blocks += 1
@@ -265,9 +313,42 @@ class Dialer:
                     return now
                 continue
             if result is DialResult.NO_AGENT:
+                self._limit(run, Limit.AGENTS)
                 self._needing_agent.add(run.campaign.id)
                 return None  # an agent's release wakes us
+            self._limit(run, Limit.NOTHING_DUE)
             return self._nothing_due(run, now)
+
+    # -- the governor ------------------------------------------------------------------------
+
+    def _steering(self, run: CampaignRun) -> Steering | None:
+        """The run's steering for its current settings: kept (retuned) while it stays
+        governed, made on the first governed look, dropped when it no longer is."""
+        settings = run.settings
+        if not governed(settings, run.target):
+            return None
+        if run.steering is not None:
+            run.steering.retune(settings)
+            return run.steering
+        assert run.target is not None
+        key = pool_key(run.campaign.account_id, run.target)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = Pool()
+        return Steering.start(settings, pool)
+
+    def _govern(self, run: CampaignRun, steering: Steering, now: float) -> int:
+        """How many calls the governor allows the run to place now."""
+        campaign = run.campaign
+        if now - steering.read_at >= self.tuning.refresh:
+            since = window_start(campaign.settings.abandon_window, now, run.hours.timezone)
+            steering.read(self.store.stats.abandon_window(campaign.id, since), now)
+        assert run.target is not None
+        dialing = self.store.dialing
+        with dialing.pinned.read() as conn:
+            free = dialing.free_agents(conn, campaign.account_id, run.target.choices)
+        room = run.settings.concurrency - run.in_flight
+        return steering.decide(free, room, now).calls
 
     def _dial_one(self, run: CampaignRun, now: float) -> DialResult:
         """Claim one call, to be placed (customer-first: once the step's claims commit)."""
@@ -394,6 +475,9 @@ class Dialer:
                         CallState.AGENT_LEG if agent else CallState.DIALING,
                         now + self.tuning.ring_watchdog, agent=agent)
         self.calls[attempt_id] = live
+        if run.steering is not None:
+            run.steering.placed(attempt_id, now)
+            self.steered[attempt_id] = run.steering
         provider = self.state.provider(live.account_id)
         self._hold_for_the_wire(run, provider.calls_per_second)
         try:

@@ -77,6 +77,9 @@ class Events:
                 live.state = CallState.RINGING
         elif event.kind is EventKind.ANSWERED:
             if dialing.mark_answered(ref, event.call_id, now, lease) and live:
+                steering = self.dialer.steered.get(ref.attempt_id)
+                if steering is not None:
+                    steering.answered(ref.attempt_id, now)
                 live.call_id = event.call_id
                 live.watchdog = now + self.tuning.call_watchdog
                 self._route_answer(live, now)
@@ -105,6 +108,7 @@ class Events:
         due = now + (event.retry_after if event.retry_after is not None
                      else self.tuning.default_retry_after)
         done = self.store.dialing.refused(ref, now, due, event.sip_code)
+        self._steered_end(ref.attempt_id, Outcome.PROVIDER_ERROR, now)
         self._ended(live, ref, done, now, due, hang_up_partner=event.leg is Leg.CUSTOMER)
 
     def _apply_agent_leg(self, live: LiveCall | None, ref: AttemptRef, event: CallEvent) -> None:
@@ -162,6 +166,9 @@ class Events:
                 return False
             live.agent = agent
             dialing.mark_bridged(live.ref.attempt_id, now, conn)
+        steering = self.dialer.steered.get(live.ref.attempt_id)
+        if steering is not None:
+            steering.bridged(live.ref.attempt_id)
         self._bridge(live, target)
         return True
 
@@ -196,6 +203,9 @@ class Events:
             assert live.wait_until is not None
             if now >= live.wait_until:
                 live.state = CallState.ABANDONING
+                steering = self.dialer.steered.get(live.ref.attempt_id)
+                if steering is not None:
+                    steering.abandoned(live.ref.attempt_id)
                 if live.call_id:
                     state.hangup(live.account_id, live.call_id, HangupReason.ABANDONED)
             else:
@@ -217,7 +227,14 @@ class Events:
         done = self.store.dialing.finish(ref, outcome, after, now, sip_code=sip_code,
                                          duration=duration, recording=recording,
                                          phone=live.phone if live else None)
+        self._steered_end(ref.attempt_id, outcome, now)
         self._ended(live, ref, done, now, after.due_at)
+
+    def _steered_end(self, attempt_id: int, outcome: Outcome, now: float) -> None:
+        """Tell a governed campaign's steering how its call ended (its estimates learn)."""
+        steering = self.dialer.steered.pop(attempt_id, None)
+        if steering is not None:
+            steering.ended(attempt_id, outcome, now)
 
     def _ended(self, live: LiveCall | None, ref: AttemptRef, done: bool, now: float,
                due: float | None, *, hang_up_partner: bool = True) -> None:

@@ -107,6 +107,9 @@ class Leases:
                 for attempt_id, live in list(self.calls.items()):
                     if live.ref.contact_id == orphan.contact_id:
                         del self.calls[attempt_id]
+                        steering = self.dialer.steered.pop(attempt_id, None)
+                        if steering is not None:
+                            steering.ended(attempt_id, Outcome.UNKNOWN, now)
                 self.dialer.released(orphan.campaign_id, now, after.due_at)
         self.state.counters.resets += reset
         return reset

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from outbound.clock import Clock
 from outbound.domain.errors import ProviderError
+from outbound.domain.governor import Limit
 from outbound.domain.hours import BusinessHours
 from outbound.domain.pacer import Departures, Pacer
 from outbound.domain.settings import (
@@ -23,6 +24,7 @@ from outbound.domain.settings import (
     Transfer,
     TransferKind,
 )
+from outbound.engine.steering import Steering
 from outbound.routing.router import Target, resolve_target
 from outbound.store import Store
 from outbound.store.campaigns import Campaign
@@ -62,6 +64,10 @@ class Tuning:
     congestion_hold: float = 0.25
     recovery: float = 5.0
     default_retry_after: float = 5.0  # a refused call waits this long unless told otherwise
+    # A governed campaign held back by its agents or its abandon cap looks again this often
+    # (sooner when an agent frees up): a ringing call's and a talk's chances change with age.
+    govern_tick: float = 0.5
+    limits_every: float = 1.0  # save what binds each campaign (`limited_by`) at most this often
 
 THROTTLE_FLOOR = 1 / 16  # congestion never slows a campaign below this share of its pacing
 THROTTLE_STEP = 1 / 8
@@ -119,6 +125,8 @@ class CampaignRun:
     congested_at: float = float("-inf")
     sent_at: float = float("-inf")  # when its last request left for the network
     departures: Departures = field(default_factory=Departures)  # its last second's requests
+    steering: Steering | None = None  # governed campaigns (`steering.governed`) only
+    limited_by: Limit | None = None  # what held its last dialing back
 
     def rate(self, now: float, recovery: float) -> float:
         """Calls per second now: the configured pacing, slowed while congestion lasts."""

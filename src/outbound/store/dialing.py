@@ -165,6 +165,12 @@ _INSERT_ATTEMPT = insert(call_attempts).values(
     caller_id=bindparam("p_caller_id"), started_at=bindparam("p_now"),
 ).returning(call_attempts.c.id)
 _FREE_AGENTS = select(agents.c.name).where(free(bindparam("p_account_id")))
+_FREE_IN = {
+    "name": select(func.count()).select_from(agents).where(
+        free(bindparam("p_account_id")), agents.c.name == bindparam("p_key")),
+    "department": select(func.count()).select_from(agents).where(
+        free(bindparam("p_account_id")), agents.c.department_id == bindparam("p_key")),
+}
 _SET_AGENT = update(call_attempts).where(call_attempts.c.id == bindparam("p_id")).values(
     agent_id=bindparam("p_agent_id"), agent=bindparam("p_agent"))
 _MOVES: dict[tuple[ContactStatus, ...], Any] = {}
@@ -296,6 +302,18 @@ class DialingRepo:
 
     def free_agent_names(self, conn: Connection, account_id: int) -> list[str]:
         return list(run(conn, _FREE_AGENTS, {"p_account_id": account_id}).scalars())
+
+    def free_agents(self, conn: Connection, account_id: int,
+                    choices: Sequence[AgentChoice]) -> int:
+        """How many agents `choices` could reserve now (a target's: a department or a name)."""
+        total = 0
+        for choice in choices:
+            by_name = choice.name is not None
+            total += int(run(conn, _FREE_IN["name" if by_name else "department"], {
+                "p_account_id": account_id,
+                "p_key": choice.name if by_name else choice.department_id,
+            }).scalar_one())
+        return total
 
     def reserve_agent(
         self, conn: Connection, account_id: int, attempt_id: int,
