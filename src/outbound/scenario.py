@@ -33,7 +33,7 @@ from outbound.telephony.sim import NetworkProfile, seconds_range
 
 TOP_KEYS = ("seed", "campaign", "business_hours", "contacts", "dnc", "departments",
             "voice_menus", "network", "carrier", "events")
-ACTIONS = ("dnc_add", "pause", "resume", "cancel", "set_pacing", "crash")
+ACTIONS = ("dnc_add", "pause", "resume", "cancel", "set_pacing", "set_agents", "crash")
 _AGENT_LIMIT = 500
 
 
@@ -72,6 +72,25 @@ class ScenarioEvent:
     action: str
     numbers: tuple[str, ...] = ()
     pacing: float | None = None
+    department: str | None = None  # set_agents: whose agents
+    available: int | None = None  # set_agents: how many of them are available from then on
+
+
+def _agents_event(item: dict[str, Any], field: str,
+                  departments: list[Any]) -> tuple[str, int]:
+    """A set_agents event: a department of the scenario and how many of its agents work."""
+    names = {d.name: d.agents for d in departments}
+    department = item.get("department")
+    if department not in names:
+        raise InvalidInput(f"{field}.department",
+                           f"must name one of the scenario's departments ({', '.join(names)})")
+    available = item.get("available")
+    staff = names[department]
+    if not isinstance(available, int) or isinstance(available, bool) or not (
+            0 <= available <= staff):
+        raise InvalidInput(f"{field}.available",
+                           f"must be a whole number of agents from 0 to {staff}")
+    return str(department), available
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +256,8 @@ def load_scenario(path: Path, seed: int | None = None) -> Scenario:
                            f"must be a number of calls per second from 0 to 1000 (got {cap!r})")
 
     events = []
-    for field, item in _array(data, "events", ("at", "action", "numbers", "pacing")):
+    for field, item in _array(data, "events", ("at", "action", "numbers", "pacing",
+                                                "department", "available")):
         if "at" not in item:
             raise InvalidInput(f"{field}.at", "is required")
         at = parse_time(item["at"], f"{field}.at")
@@ -259,7 +279,10 @@ def load_scenario(path: Path, seed: int | None = None) -> Scenario:
                     campaign, {"pacing": item.get("pacing")}).pacing
             except InvalidInput as exc:
                 raise InvalidInput(f"{field}.pacing", exc.message) from None
-        events.append(ScenarioEvent(at, action, numbers, pacing))
+        department, available = None, None
+        if action == "set_agents":
+            department, available = _agents_event(item, field, departments)
+        events.append(ScenarioEvent(at, action, numbers, pacing, department, available))
     events.sort(key=lambda e: e.at)
 
     return Scenario(path, seed, campaign, region, contacts_file, contacts_generate, dnc_file,

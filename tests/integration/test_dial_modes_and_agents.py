@@ -1,8 +1,9 @@
 """Both dial modes with too few agents, and contacts that name their own agent.
 
-Customer-first dials first and looks for an agent on answer: with two agents and long handle
-times it must abandon (after the 2-second window) rather than queue callers. Agent-first
-reserves an agent before dialing: it never abandons. Neither ever puts one agent on two calls.
+Customer-first dials first and looks for an agent on answer: at a fixed pace, with two agents
+and long handle times, it must abandon (after the 2-second window) rather than queue callers.
+Agent-first reserves an agent before dialing: it never abandons. Neither ever puts one agent on
+two calls.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def runner(store_kind: str, empty_store: Any, scenario_files: Any,
 
 
 def scarce_scenario(dial_mode: str) -> dict[str, Any]:
-    return small_scenario(campaign={"dial_mode": dial_mode, "pacing": 3, "concurrency": 20},
+    # Customer-first at a fixed pace, whatever the agents (the governor's own runs are in
+    # test_pacing_against_agents.py).
+    return small_scenario(campaign={"dial_mode": dial_mode, "pacing": 3, "concurrency": 20,
+                                    "dialing": "fixed"},
                           contacts={"generate": 60}, departments=SCARCE_AGENTS,
                           network=EAGER_NETWORK)
 
@@ -69,7 +73,7 @@ def agent_first_scarce(runner: Any) -> Run:
     return runner("scarce-agent-first", scarce_scenario("agent-first"))
 
 
-def test_customer_first_with_too_few_agents_abandons_answered_calls(
+def test_customer_first_at_a_fixed_pace_with_too_few_agents_abandons_answered_calls(
         customer_first_scarce: Run) -> None:
     scarce = customer_first_scarce
     abandoned = [a for a in scarce.attempts if a.outcome == "abandoned"]

@@ -156,7 +156,7 @@ class Dialer:
         if not self._limits or now - self._limits_saved_at < self.tuning.limits_every:
             return
         changed = {cid: v for cid, v in self._limits.items()
-                   if self._saved_limits.get(cid, "") != v}
+                   if cid in self.runs and self._saved_limits.get(cid, "") != v}
         self._limits.clear()
         self._limits_saved_at = now
         if changed:
@@ -248,6 +248,9 @@ class Dialer:
             run.window = (0.0, 0.0)
             run.campaign = campaign
             run.steering = self._steering(run)
+            # Its status may have changed, which clears the stored limit: say it again.
+            run.limited_by = None
+            self._saved_limits.pop(campaign.id, None)
             run.idle_until = float("-inf")
             run.retry_due = float("-inf")
             if campaign.status.terminal:
@@ -286,22 +289,21 @@ class Dialer:
             if run.in_flight >= settings.concurrency:
                 self._limit(run, Limit.CONCURRENCY)
                 return None  # a call's end wakes us
+            if allowed is not None and allowed <= 0:
+                assert steering is not None and steering.decision is not None
+                self._limit(run, steering.decision.limited_by)
+                self._needing_agent.add(run.campaign.id)  # an agent's release wakes us
+                return now + self.tuning.govern_tick
+            gate = self._gates.get(run.campaign.account_id) if cap is not None else None
+            if gate is not None and not gate.ready(now) and gate.tat >= run.pacer.tat:
+                self._limit(run, Limit.CARRIER)  # the account's calls per second bind
+                return gate.tat
             if not run.pacer.ready(now):
                 self._limit(run, Limit.CARRIER if run.throttle < 1 else Limit.PACING)
                 return run.pacer.tat
-            if cap is not None:
-                gate = self._gates.get(run.campaign.account_id)
-                if gate is not None and not gate.ready(now):
-                    self._limit(run, Limit.CARRIER)
-                    return gate.tat
-            if steering is not None:
-                if allowed is None:
-                    allowed = self._govern(run, steering, now)
-                if allowed <= 0:
-                    assert steering.decision is not None
-                    self._limit(run, steering.decision.limited_by)
-                    self._needing_agent.add(run.campaign.id)  # an agent's release wakes us
-                    return now + self.tuning.govern_tick
+            if steering is not None and allowed is None:
+                allowed = self._govern(run, steering, now)
+                continue
             result = self._dial_one(run, now)
             if result is DialResult.DIALED:
                 if allowed is not None:

@@ -41,11 +41,15 @@ class ScriptedEvent(Protocol):
     @property
     def at(self) -> float: ...
     @property
-    def action(self) -> str: ...  # crash, dnc_add, set_pacing, or a CampaignAction's value
+    def action(self) -> str: ...  # crash, dnc_add, set_pacing, set_agents, a CampaignAction
     @property
     def numbers(self) -> tuple[str, ...]: ...  # dnc_add
     @property
     def pacing(self) -> float | None: ...  # set_pacing
+    @property
+    def department(self) -> str | None: ...  # set_agents
+    @property
+    def available(self) -> int | None: ...  # set_agents
 
 
 class _Networks(Protocol):
@@ -133,6 +137,8 @@ class Simulation:
             self.store.dnc.add(self.account_id, event.numbers, now, source="scenario event")
         elif event.action == "set_pacing":
             campaigns.update_settings(self.campaign_id, {"pacing": event.pacing}, None, now)
+        elif event.action == "set_agents":
+            self._staff(event.department, event.available or 0)
         else:
             try:
                 campaigns.act(self.campaign_id, CampaignAction(event.action), now)
@@ -142,6 +148,15 @@ class Simulation:
         if self.app is not None:
             self.app.engine.invalidate()
             self.app.runner.poke()
+
+    def _staff(self, department: str | None, available: int) -> None:
+        """A shift change: the department's first `available` agents work, the others log
+        off (an agent on a call finishes it, then takes no more)."""
+        accounts = self.store.accounts
+        staff = [a for a in accounts.agents(self.account_id) if a.department == department]
+        for n, agent in enumerate(staff):
+            accounts.set_availability(self.account_id, agent.id,
+                                      "available" if n < available else "offline")
 
     def _crash(self) -> None:
         """The process dies: every timer, call and in-memory state is gone."""

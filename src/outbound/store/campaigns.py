@@ -150,12 +150,15 @@ class CampaignsRepo:
 
     def set_limits(self, limits: dict[int, str | None]) -> None:
         """Save what binds each running campaign now (`governor.Limit` values), for the
-        pages, the API and the CLI; only the engine that owns them writes this."""
+        pages, the API and the CLI; only the engine that owns them writes this. A campaign
+        that stopped running meanwhile keeps none (`act` cleared it)."""
         if not limits:
             return
         with self.engine.begin() as conn:
-            conn.execute(update(campaigns).where(campaigns.c.id == bindparam("cid")).values(
-                limited_by=bindparam("limit")),
+            conn.execute(update(campaigns).where(
+                campaigns.c.id == bindparam("cid"),
+                campaigns.c.status == CampaignStatus.RUNNING.value,  # else it holds nothing
+            ).values(limited_by=bindparam("limit")),
                 [{"cid": cid, "limit": limit} for cid, limit in limits.items()])
 
     def update_settings(self, campaign_id: int, changes: dict[str, Any], region: str | None,
@@ -200,6 +203,8 @@ class CampaignsRepo:
                 values["started_at"] = now
             if new.terminal:
                 values["finished_at"] = now
+            if new is not CampaignStatus.RUNNING:
+                values["limited_by"] = None  # only a running campaign is held back
             done = conn.execute(update(campaigns).where(
                 campaigns.c.id == campaign_id, campaigns.c.version == campaign.version
             ).values(**values))
