@@ -6,6 +6,8 @@ Sections (bench/README.md says what each measures; each script also runs alone):
 - dial_rate: one worker, N campaigns × 20 calls/s, SQLite and PostgreSQL (dial_rate.py);
 - pacing: 1, 5 and 20 calls/s on the real clock (pacing.py);
 - ten_thousand: examples/ten-thousand.toml in virtual time (ten_thousand.py);
+- predictive: 20,000 contacts by 10 and 30 agents, predictive beside progressive and fixed
+  pace, in virtual time (predictive.py);
 - size: a 1,000,000-contact campaign (size.py);
 - imports: contact and DNC imports, DNC lookups (ingest.py);
 - api_stats: the dashboard's stats under load while dialing (api_stats.py);
@@ -37,6 +39,7 @@ import dial_rate
 import harness
 import ingest
 import pacing
+import predictive
 import sip_load
 import size
 import ten_thousand
@@ -124,6 +127,7 @@ SECTIONS: dict[str, Callable[[argparse.Namespace], list[Section]]] = {
         (["--quick"] if a.quick else []) + _store_flags(a))),
     "pacing": lambda a: pacing.run(pacing.options(["--quick"] if a.quick else [])),
     "ten_thousand": lambda a: ten_thousand.run(),
+    "predictive": lambda a: predictive.run(a.quick),
     "size": lambda a: size.run(size.options((["--quick"] if a.quick else []) + _store_flags(a))),
     "imports": imports,
     "api_stats": stats_under_load,
