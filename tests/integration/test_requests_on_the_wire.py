@@ -61,7 +61,7 @@ def campaign(store: Store, account_id: int, name: str, first: int) -> int:
     settings = CampaignSettings.parse({
         "name": name, "pacing": RATE, "concurrency": 50, "attempts": 1,
         "numbers": [CALLER_ID], "transfer": {"department": "Sales"}, "recording": False,
-        "business_hours": ALWAYS_OPEN})
+        "business_hours": ALWAYS_OPEN, "dialing": "fixed"})  # at its pace, agents or not
     campaign_id = store.campaigns.create(account_id, settings, now)
     with store.engine.begin() as conn:
         store.contacts.insert_many(conn, campaign_id, 0, [
