@@ -29,7 +29,7 @@ from outbound.demo import run_demo
 from outbound.domain.errors import InvalidInput, OutboundError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
-from outbound.domain.limits import WINDOW_WORDS
+from outbound.domain.limits import abandon_words
 from outbound.domain.settings import AbandonWindow
 from outbound.domain.timefmt import iso
 from outbound.ingest.contacts import RowError
@@ -481,9 +481,8 @@ def campaigns_show(campaign: str, json_out: Annotated[bool, typer.Option("--json
 
 
 def _abandon_text(abandon: dict[str, Any]) -> str:
-    window = WINDOW_WORDS[AbandonWindow(abandon["window"])]
-    return (f"{abandon['rate'] * 100:.1f}% of {abandon['target']:.1f}% {window} "
-            f"({abandon['abandoned']} of {abandon['answered']} answered)")
+    words = abandon_words(abandon["rate"], abandon["target"], AbandonWindow(abandon["window"]))
+    return f"{words} ({abandon['abandoned']} of {abandon['answered']} answered)"
 
 
 @campaigns_cli.command("set")

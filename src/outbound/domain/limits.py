@@ -45,9 +45,8 @@ def limit_words(limit: Limit, figures: LimitFigures = UNKNOWN) -> str:
         return "Waiting for agents"
     if limit is Limit.ABANDON_CAP:
         if f.abandon_rate is not None and f.abandon_target is not None:
-            window = f" {WINDOW_WORDS[f.abandon_window]}" if f.abandon_window else ""
-            return (f"Abandon cap: {f.abandon_rate * 100:.1f}% of "
-                    f"{f.abandon_target:.1f}%{window}")
+            words = abandon_words(f.abandon_rate, f.abandon_target, f.abandon_window)
+            return f"Abandon cap: {words}"
         return "Abandon cap"
     if limit is Limit.CONCURRENCY:
         if f.in_flight is not None and f.concurrency is not None:
@@ -56,6 +55,12 @@ def limit_words(limit: Limit, figures: LimitFigures = UNKNOWN) -> str:
     if limit is Limit.PACING:
         return f"Pacing: {f.pacing:g} calls/s" if f.pacing is not None else "Pacing"
     return _PLAIN[limit]
+
+
+def abandon_words(rate: float, target: float, window: AbandonWindow | None) -> str:
+    """The abandon rate beside its target and window: "2.9% of 3.0% over 30 days"."""
+    over = f" {WINDOW_WORDS[window]}" if window else ""
+    return f"{rate * 100:.1f}% of {target:.1f}%{over}"
 
 
 _PLAIN = {
