@@ -110,6 +110,13 @@ def simulate(
         f"hours in {wall:.1f} s; wrote {out_dir / 'report.json'} and {out_dir / 'calls.csv'}",
         highlight=False,
     )
+    occupancy = report["agent_occupancy"]
+    err.print(
+        f"abandoned {report['abandonment_rate'] * 100:.1f}% of answered (target "
+        f"{report['abandon_target']:g}%)"
+        + (f", agents {occupancy * 100:.0f}% busy, {report['answered_per_agent_hour']:g} "
+           "answered per agent-hour" if occupancy is not None else "")
+        + f", drained in {report['drain_time'] / 60:.0f} min", highlight=False)
 
 
 @app.command()
