@@ -29,6 +29,8 @@ from outbound.demo import run_demo
 from outbound.domain.errors import InvalidInput, OutboundError
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction
+from outbound.domain.limits import abandon_words
+from outbound.domain.settings import AbandonWindow
 from outbound.domain.timefmt import iso
 from outbound.ingest.contacts import RowError
 from outbound.scenario import load_scenario, parse_time
@@ -108,6 +110,13 @@ def simulate(
         f"hours in {wall:.1f} s; wrote {out_dir / 'report.json'} and {out_dir / 'calls.csv'}",
         highlight=False,
     )
+    occupancy = report["agent_occupancy"]
+    err.print(
+        f"abandoned {report['abandonment_rate'] * 100:.1f}% of answered (target "
+        f"{report['abandon_target']:g}%)"
+        + (f", agents {occupancy * 100:.0f}% busy, {report['answered_per_agent_hour']:g} "
+           "answered per agent-hour" if occupancy is not None else "")
+        + f", drained in {report['drain_time'] / 60:.0f} min", highlight=False)
 
 
 @app.command()
@@ -378,6 +387,14 @@ def campaigns_create(
     hours_open: Annotated[str | None, typer.Option(help="Business hours override: HH:MM.")] = None,
     hours_close: Annotated[str | None, typer.Option(help="Business hours override: HH:MM.")
                            ] = None,
+    dialing: Annotated[str | None, typer.Option(
+        help="predictive, progressive or fixed (customer-first only).")] = None,
+    abandon_target: Annotated[float | None, typer.Option(
+        help="Abandoned calls at most, percent of answered, 0–5.")] = None,
+    abandon_window: Annotated[str | None, typer.Option(
+        help="30d (rolling, US) or 24h (today in the account's zone, UK).")] = None,
+    abandon_message: Annotated[str | None, typer.Option(
+        help="What an abandoned call hears (default: the account's).")] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a draft campaign (business hours: the account's unless overridden)."""
@@ -388,7 +405,9 @@ def campaigns_create(
             name=name, dial_mode=dial_mode, pacing=pacing, concurrency=concurrency,
             attempts=attempts, backoff_seconds=backoff_seconds,
             backoff_multiplier=backoff_multiplier, rotation=rotation, numbers=numbers,
-            transfer=transfer, recording=recording)
+            transfer=transfer, recording=recording, dialing=dialing,
+            abandon_target=abandon_target, abandon_window=abandon_window,
+            abandon_message=abandon_message)
         if start is not None:
             data["start"] = parse_time(start, "start")
         if any(v is not None for v in (hours_timezone, hours_days, hours_open, hours_close)):
@@ -442,19 +461,35 @@ def campaigns_list(
 @campaigns_cli.command("show")
 def campaigns_show(campaign: str, json_out: Annotated[bool, typer.Option("--json")] = False
                    ) -> None:
-    """A campaign's settings and contact counts."""
+    """A campaign's settings and contact counts; while it runs, what keeps it from dialing
+    more, its abandon rate over its window and its agents' occupancy."""
     store = _store()
     with user_errors():
         found = service.find_campaign(store, campaign)
+        live = service.compute_stats(store, found.account_id, found, clock.now())
+    figures = {"limited_by": live["limited_by"], "limited_by_text": live["limited_by_text"],
+               "abandon": live["abandon"], "agents": live["agents"]}
     if json_out:
-        _print_campaign(store, found.id, True)
+        _print_campaign(store, found.id, True, figures)
         return
     table = Table("setting", "value", show_header=False)
     for key, value in found.to_dict().items():
         table.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
     for status, count in service.contact_counts(store, found.id).items():
         table.add_row(f"contacts {status}", str(count))
+    if live["limited_by_text"]:
+        table.add_row("limited by", live["limited_by_text"])
+    table.add_row("abandon rate", _abandon_text(live["abandon"]))
+    if live["agents"] is not None:
+        agents = live["agents"]
+        table.add_row("agents", f"{agents['busy']} of {agents['logged_in']} busy "
+                      f"({agents['occupancy'] * 100:.0f}% occupancy)")
     out.print(table)
+
+
+def _abandon_text(abandon: dict[str, Any]) -> str:
+    words = abandon_words(abandon["rate"], abandon["target"], AbandonWindow(abandon["window"]))
+    return f"{words} ({abandon['abandoned']} of {abandon['answered']} answered)"
 
 
 @campaigns_cli.command("set")
@@ -462,13 +497,25 @@ def campaigns_set(
     campaign: str,
     pacing: Annotated[float | None, typer.Option(help="Calls per second, 1–20.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Calls in flight, 1–50.")] = None,
+    dialing: Annotated[str | None, typer.Option(
+        help="predictive, progressive or fixed (customer-first only).")] = None,
+    abandon_target: Annotated[float | None, typer.Option(
+        help="Abandoned calls at most, percent of answered, 0–5.")] = None,
+    abandon_window: Annotated[str | None, typer.Option(
+        help="30d (rolling, US) or 24h (today in the account's zone, UK).")] = None,
+    abandon_message: Annotated[str | None, typer.Option(
+        help="What an abandoned call hears (default: the account's).")] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Change pacing or concurrency, also while running (applies on the engine's next tick)."""
+    """Change settings: pacing and concurrency also while running (applied on the engine's
+    next tick); the dialing and abandon settings before it starts."""
     store = _store()
-    changes = _settings_options(pacing=pacing, concurrency=concurrency)
+    changes = _settings_options(pacing=pacing, concurrency=concurrency, dialing=dialing,
+                                abandon_target=abandon_target, abandon_window=abandon_window,
+                                abandon_message=abandon_message)
     if not changes:
-        fail("nothing to change: give --pacing and/or --concurrency")
+        fail("nothing to change: give --pacing, --concurrency, --dialing, --abandon-target, "
+             "--abandon-window or --abandon-message")
     with user_errors():
         found = service.find_campaign(store, campaign)
         service.update_campaign(store, found.account_id, found.id, changes, clock.now())

@@ -28,7 +28,10 @@ import pytest
 from e2e_support import Outbound, contacts_csv, store_snapshot, wait_for
 
 from outbound.api.auth import TOKEN_CACHE_SECONDS
+from outbound.domain.governor import Limit
+from outbound.domain.lifecycle import CampaignAction
 from outbound.engine.report import CALLS_HEADER
+from outbound.store import Store
 
 TOKEN_CACHE_TTL = TOKEN_CACHE_SECONDS
 ROLES = ("owner", "admin", "user")
@@ -621,3 +624,113 @@ def test_outbound_serve_exits_0_on_sigterm(outbound: Outbound, tmp_path: Path) -
     process.send_signal(signal.SIGTERM)
 
     assert process.wait(timeout=30) == 0, log.read_text(encoding="utf-8")
+
+
+# -- pacing against agents (issue 14) ------------------------------------------------------
+
+PACING = {"dialing": "progressive", "abandon_target": 2.5, "abandon_window": "24h",
+          "abandon_message": "Acme calling. Call us back on +1 415 555 0100."}
+
+
+def test_the_pacing_settings_are_stored_on_create_and_changed_on_update(api: Server) -> None:
+    owner = api.as_("owner")
+    created = ok(owner.post(api.acme_path("/campaigns"),
+                            json=campaign_body("Paced over HTTP") | PACING), 201)
+    assert {k: created[k] for k in PACING} == PACING
+    path = api.acme_path(f"/campaigns/{created['id']}")
+
+    for key, value in (("dialing", "fixed"), ("dialing", "predictive"),
+                       ("abandon_target", 0), ("abandon_target", 5),
+                       ("abandon_window", "30d"), ("abandon_message", None)):
+        assert ok(owner.patch(path, json={key: value}))[key] == value
+        assert ok(owner.get(path))[key] == value
+
+
+@pytest.mark.parametrize(("change", "field", "says"), [
+    ({"abandon_target": 5.5}, "abandon_target", "5"),
+    ({"abandon_target": -0.1}, "abandon_target", "0"),
+    ({"dialing": "turbo"}, "dialing", "predictive"),
+    ({"abandon_window": "7d"}, "abandon_window", "30d"),
+    ({"abandon_message": "x" * 501}, "abandon_message", "500"),
+], ids=["target-over-5", "target-negative", "unknown-dialing", "unknown-window",
+        "message-too-long"])
+def test_an_out_of_range_pacing_setting_answers_422_naming_the_field(
+    api: Server, change: dict[str, Any], field: str, says: str,
+) -> None:
+    owner = api.as_("owner")
+    error = error_of(owner.post(api.acme_path("/campaigns"),
+                                json=campaign_body("Refused pacing") | change), 422)
+    assert (error["code"], error["field"]) == ("invalid", field)
+    assert says in error["message"]
+
+    path = create_campaign(api, campaign_body(f"Pacing left alone ({field}: {says})"))
+    error = error_of(owner.patch(path, json=change), 422)
+    assert error["field"] == field
+    assert ok(owner.get(path))["abandon_target"] == 3.0
+
+
+@pytest.fixture
+def held_elsewhere(api: Server) -> Iterator[tuple[str, Store]]:
+    """A running campaign of Acme's whose lease another worker holds, so that this server's
+    engine neither dials it nor writes its `limited_by`: the test writes it, as that worker
+    would (`CampaignsRepo.set_limits`)."""
+    store = Store.open(api.database_url or f"sqlite:///{api.cli.db_path}")
+    path = create_campaign(api, campaign_body("Held elsewhere"))
+    campaign_id = int(path.rsplit("/", 1)[1])
+    try:
+        now = time.time()
+        # Started here, not over HTTP, so that this server's engine is not told to look.
+        store.campaigns.act(campaign_id, CampaignAction.START, now)
+        assert campaign_id in store.campaigns.acquire("elsewhere", now, ttl=3600)
+        yield path, store
+    finally:
+        store.campaigns.release("elsewhere", [campaign_id])
+        api.as_("owner").post(f"{path}/cancel")
+        store.close()
+
+
+def test_the_stats_carry_the_binding_limit_in_words_and_the_abandon_window(
+    api: Server, held_elsewhere: tuple[str, Store],
+) -> None:
+    path, store = held_elsewhere
+    campaign_id = int(path.rsplit("/", 1)[1])
+    owner = api.as_("owner")
+    sales = len(ok(owner.get(api.acme_path("/agents")))["items"])  # all in Sales, all free
+    said = {
+        Limit.AGENTS: f"Waiting for agents: {sales} of {sales} free",
+        Limit.ABANDON_CAP: "Abandon cap: 0.0% of 3.0% over 30 days",
+        Limit.PACING: "Pacing: 20 calls/s",
+        Limit.CONCURRENCY: "Concurrency: 0 of 10 calls",
+        Limit.BUSINESS_HOURS: "Outside business hours",
+        Limit.CARRIER: "Carrier back-off",
+        Limit.NOTHING_DUE: "Nothing due",
+    }
+    for limit, words in said.items():
+        store.campaigns.set_limits({campaign_id: limit.value})
+
+        stats = api.wait_for(lambda limit=limit: (s := ok(owner.get(f"{path}/stats")))[
+            "limited_by"] == limit.value and s, 5, f"the stats to name {limit.value}")
+
+        assert stats["limited_by_text"] == words
+    assert stats["status"] == "running"
+    assert stats["abandon"]["target"] == 3.0 and stats["abandon"]["window"] == "30d"
+    assert (stats["abandon"]["answered"], stats["abandon"]["rate"]) == (0, 0.0)
+    assert stats["agents"] == {"logged_in": sales, "busy": 0, "free": sales,
+                               "occupancy": 0.0}
+
+
+def test_the_abandon_figures_count_the_campaigns_answered_calls_in_its_window(
+    api: Server, acme_ids: dict[str, str],
+) -> None:
+    owner = api.as_("owner")
+    path = api.acme_path(f"/campaigns/{acme_ids['campaign_id']}")
+    stats = ok(owner.get(f"{path}/stats"))
+    calls = calls_rows(owner, path)
+
+    answered = sum(1 for r in calls if r["answered_at"])
+    abandoned = sum(1 for r in calls if r["outcome"] == "abandoned")
+    assert answered > 0
+    assert (stats["abandon"]["answered"], stats["abandon"]["abandoned"]) == (answered,
+                                                                             abandoned)
+    assert stats["abandon"]["rate"] == pytest.approx(abandoned / answered, abs=1e-6)
+    assert stats["limited_by"] is None, "a finished campaign is held by no limit"

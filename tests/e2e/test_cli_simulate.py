@@ -9,6 +9,7 @@ import wave
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ CONTACT_STATES = ("pending", "dialing", "ringing", "answered", "completed", "fai
                   "retry_queued", "blocked", "abandoned")
 REPORT_KEYS = ("status", "started_at", "finished_at", "contacts", "calls", "answered",
                "abandoned", "abandonment_rate", "dnc_blocks", "calls_per_caller_id",
-               "peak_concurrency", "max_dials_per_second")
+               "peak_concurrency", "max_dials_per_second", "abandon_target", "agent_occupancy",
+               "answered_per_agent_hour", "drain_time")
+AGENTS = 6
 UTC_MILLIS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|\+00:00)")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 CONTACTS = 300
@@ -43,6 +46,10 @@ numbers = ["+14155550100", "+14155550101", "+14155550102"]
 transfer = {{ department = "Sales" }}
 recording = true
 start = "2026-03-02T08:55:00-05:00"
+dialing = "fixed"
+abandon_target = 2.5
+abandon_window = "24h"
+abandon_message = "Simulated calling. Call us back on +1 415 555 0100."
 
 [business_hours]
 timezone = "America/New_York"
@@ -59,7 +66,7 @@ overlap = {DNC_OVERLAP}
 
 [[departments]]
 name = "Sales"
-agents = 6
+agents = {AGENTS}
 handle_seconds = [20, 90]
 
 [network]
@@ -184,6 +191,26 @@ def test_the_report_agrees_with_the_call_log(run: Run) -> None:
     called = {r["contact_id"] for r in rows}
     finished = sum(report["contacts"][s] for s in ("completed", "failed", "abandoned"))
     assert len(called) == finished
+
+
+def _seconds(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_the_forecast_agrees_with_the_call_log(run: Run) -> None:
+    report, rows = run.report, run.rows
+    first_dial = min(_seconds(r["started_at"]) for r in rows)
+    last_end = max(_seconds(r["ended_at"]) for r in rows)
+    bridged = [r for r in rows if r["bridged_at"]]
+    talk = sum(_seconds(r["ended_at"]) - _seconds(r["bridged_at"]) for r in bridged)
+    drain = last_end - first_dial
+
+    assert report["abandon_target"] == 2.5
+    assert report["drain_time"] == pytest.approx(drain, abs=0.01)
+    assert report["agent_occupancy"] == pytest.approx(talk / (AGENTS * drain), rel=1e-3)
+    assert 0 < report["agent_occupancy"] < 1
+    assert report["answered_per_agent_hour"] == pytest.approx(
+        len(bridged) / (AGENTS * drain / 3600), rel=1e-3)
 
 
 def test_simulating_twice_with_the_same_seed_gives_the_same_call_log(

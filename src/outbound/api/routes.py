@@ -63,6 +63,10 @@ class CampaignBody(BaseModel):
     ring_timeout: float | None = None
     start: str | None = None
     business_hours: Hours | None = None
+    dialing: Literal["predictive", "progressive", "fixed"] | None = None  # customer-first only
+    abandon_target: float | None = None  # percent of answered calls, 0–5
+    abandon_window: Literal["30d", "24h"] | None = None
+    abandon_message: str | None = None  # said to an abandoned call; null: the account's
 
 
 class Numbers(BaseModel):
@@ -272,6 +276,26 @@ class RecentEvent(BaseModel):
     detail: dict[str, Any] | None
 
 
+class Abandon(BaseModel):
+    """The abandon rate over the campaign's window, beside its target."""
+
+    rate: float  # abandoned over answered since `since`, 0–1
+    target: float  # percent
+    window: str  # 30d (rolling) or 24h (today in the account's zone)
+    since: str  # when the window began
+    answered: int
+    abandoned: int
+
+
+class Agents(BaseModel):
+    """The transfer target's agents now."""
+
+    logged_in: int
+    busy: int  # on a call or reserved for one
+    free: int
+    occupancy: float  # busy over logged in, 0–1
+
+
 class Stats(BaseModel):
     """The dashboard's numbers for one campaign."""
 
@@ -286,6 +310,10 @@ class Stats(BaseModel):
     abandoned: int
     abandonment_rate: float  # abandoned over answered
     recent_events: list[RecentEvent]
+    abandon: Abandon
+    agents: Agents | None  # null for a voice menu
+    limited_by: str | None  # what keeps it from dialing more (running only): agents, …
+    limited_by_text: str | None  # the same in words, e.g. "Waiting for agents: 0 of 12 free"
 
 
 @router.get("/campaigns/{campaign_id}/stats", response_class=Response,

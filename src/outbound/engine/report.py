@@ -78,6 +78,27 @@ def campaign_report(store: Store, campaign_id: int) -> dict[str, Any]:
         "calls_per_caller_id": dict(sorted(Counter(a.caller_id for a in attempts).items())),
         "peak_concurrency": peak_overlap((a.started_at, a.ended_at) for a in attempts),
         "max_dials_per_second": max_in_window([a.started_at for a in attempts]),
+        **forecast(store, campaign, attempts),
+    }
+
+
+def forecast(store: Store, campaign: Any, attempts: list[Any]) -> dict[str, Any]:
+    """What a run says of the agents (issue 14): the abandon target beside the rate, agent
+    occupancy (their calls' bridged moments to ends, over agents × the run), bridged calls
+    per agent-hour, and the drain time (first dial to last call end, seconds). Occupancy and
+    the per-agent rate are null for a voice menu or an empty run."""
+    ends = [a.ended_at for a in attempts if a.ended_at is not None]
+    drain = max(ends) - min(a.started_at for a in attempts) if ends else 0.0
+    counts = store.stats.agents(campaign.account_id, campaign.settings.transfer)
+    agents = counts.staffed if counts is not None else 0
+    bridged = [a for a in attempts if a.bridged_at is not None]
+    talk = sum((a.ended_at or a.bridged_at) - a.bridged_at for a in bridged)
+    agent_hours = agents * drain / 3600
+    return {
+        "abandon_target": campaign.settings.abandon_target,
+        "agent_occupancy": round(talk / (agents * drain), 6) if agent_hours else None,
+        "answered_per_agent_hour": round(len(bridged) / agent_hours, 3) if agent_hours else None,
+        "drain_time": round(drain, 3),
     }
 
 

@@ -13,6 +13,9 @@ from typing import Any, Generic, TypeVar
 
 from outbound.clock import monotonic
 from outbound.domain.contacts import IN_FLIGHT, ContactStatus
+from outbound.domain.governor import window_start
+from outbound.domain.lifecycle import CampaignStatus
+from outbound.domain.limits import LimitFigures, limit_of, limit_words
 from outbound.domain.timefmt import iso
 from outbound.service.campaigns import campaign_of, progress
 from outbound.store import Store
@@ -76,7 +79,7 @@ def compute_stats(store: Store, account_id: int, campaign: Campaign,
     calls = store.stats.calls(account_id, campaign.id, campaign.settings.transfer,
                               since=now - RECENT_DIALS_WINDOW)
     answered, abandoned = calls.answered, calls.abandoned
-    return {
+    data: dict[str, Any] = {
         "status": campaign.status.value,
         "contacts": counts,
         "in_flight": sum(counts[s.value] for s in IN_FLIGHT),
@@ -90,7 +93,51 @@ def compute_stats(store: Store, account_id: int, campaign: Campaign,
         "abandonment_rate": round(abandoned / answered, 6) if answered else 0.0,
         "recent_events": [{"at": iso(e.at), "kind": e.kind, "contact_id": e.contact_id,
                            "detail": e.detail} for e in calls.recent_events],
+        "abandon": _abandon(store, account_id, campaign, now),
+        "agents": _agents(store, account_id, campaign),
     }
+    return data | _why(campaign, data)
+
+
+def _abandon(store: Store, account_id: int, campaign: Campaign, now: float) -> dict[str, Any]:
+    """The abandon rate over the campaign's window (30 days, or today in the account's zone),
+    beside its target: what the cap holds it to."""
+    settings = campaign.settings
+    since = window_start(settings.abandon_window, now,
+                         str(store.accounts.get(account_id).timezone))
+    window = store.stats.abandon_window(campaign.id, since)
+    return {"rate": round(window.abandoned / window.answered, 6) if window.answered else 0.0,
+            "target": settings.abandon_target, "window": settings.abandon_window.value,
+            "since": iso(since), "answered": window.answered, "abandoned": window.abandoned}
+
+
+def _agents(store: Store, account_id: int, campaign: Campaign) -> dict[str, Any] | None:
+    """The target's agents now and their occupancy (busy over logged in); None for a voice
+    menu."""
+    counts = store.stats.agents(account_id, campaign.settings.transfer)
+    if counts is None:
+        return None
+    return {"logged_in": counts.logged_in, "busy": counts.busy, "free": counts.free,
+            "occupancy": round(counts.busy / counts.logged_in, 4) if counts.logged_in else 0.0}
+
+
+def _why(campaign: Campaign, data: dict[str, Any]) -> dict[str, Any]:
+    """What keeps the campaign from dialing more, as the engine that owns it last wrote it,
+    and in words with the figures in `data`. Only while it runs: a paused or finished
+    campaign is not dialing for the reason its status already gives."""
+    limit = limit_of(campaign.limited_by) if campaign.status is CampaignStatus.RUNNING \
+        else None
+    if limit is None:
+        return {"limited_by": None, "limited_by_text": None}
+    agents, abandon = data["agents"], data["abandon"]
+    settings = campaign.settings
+    figures = LimitFigures(
+        free_agents=agents["free"] if agents else None,
+        agents=agents["logged_in"] if agents else None,
+        abandon_rate=abandon["rate"], abandon_target=abandon["target"],
+        abandon_window=settings.abandon_window, pacing=settings.pacing,
+        in_flight=data["in_flight"], concurrency=settings.concurrency)
+    return {"limited_by": limit.value, "limited_by_text": limit_words(limit, figures)}
 
 
 def live_stats(store: Store, account_id: int, campaign_id: int, now: float) -> dict[str, Any]:
@@ -114,7 +161,7 @@ def live_stats(store: Store, account_id: int, campaign_id: int, now: float) -> d
     data["status"] = campaign.status.value
     data["pacing"] = {**data["pacing"], "configured": campaign.settings.pacing}
     data["concurrency"] = campaign.settings.concurrency
-    return data
+    return data | _why(campaign, data)
 
 
 def totals(store: Store) -> Totals:

@@ -33,6 +33,19 @@ class CallFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentCounts:
+    """The agents of a transfer target at one moment."""
+
+    staffed: int  # every agent of the target, logged in or not
+    logged_in: int  # available to take calls (free or on one)
+    busy: int  # logged in and on a call or reserved for one
+
+    @property
+    def free(self) -> int:  # the same as `store.agents.free`: available and on no call
+        return self.logged_in - self.busy
+
+
+@dataclass(frozen=True, slots=True)
 class Totals:
     """Every campaign's totals, for /metrics: one read of the whole store."""
 
@@ -61,6 +74,11 @@ class StatsRepo:
                 events_limit)))
         return CallFigures(int(answered), int(abandoned), int(recent_dials), free_agents,
                            recent)
+
+    def agents(self, account_id: int, transfer: Transfer | None) -> AgentCounts | None:
+        """The agents of `transfer` now; None for a voice menu or no target."""
+        with reading(self.engine) as conn:
+            return _agent_counts(conn, account_id, transfer)
 
     def abandon_window(self, campaign_id: int, since: float) -> Window:
         """The campaign's answered calls since `since` and how many of them were abandoned
@@ -105,3 +123,18 @@ def _free_agents(conn: Any, account_id: int, transfer: Transfer | None) -> int |
             departments, departments.c.id == agents.c.department_id).where(
             free(account_id), departments.c.name == transfer.name)
     return int(conn.execute(query).scalar_one())
+
+
+def _agent_counts(conn: Any, account_id: int, transfer: Transfer | None) -> AgentCounts | None:
+    if transfer is None or transfer.kind is TransferKind.VOICE_MENU:
+        return None
+    logged_in = agents.c.availability == "available"
+    query = select(func.count(), func.count().filter(logged_in),
+                   func.count().filter(free(account_id))).select_from(agents)
+    if transfer.kind is TransferKind.AGENT:
+        query = query.where(agents.c.account_id == account_id, agents.c.name == transfer.name)
+    else:
+        query = query.join(departments, departments.c.id == agents.c.department_id).where(
+            agents.c.account_id == account_id, departments.c.name == transfer.name)
+    staffed, available, free_now = conn.execute(query).one()
+    return AgentCounts(int(staffed), int(available), int(available) - int(free_now))

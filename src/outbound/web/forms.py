@@ -97,7 +97,17 @@ def basics(form: FormData, base: CampaignSettings, region: str) -> Checked:
     checked.add("dial_mode", text(form, "dial_mode"))
     checked.add_number("pacing", form, "calls per second")
     checked.add_number("concurrency", form, "calls in flight")
+    pacing(form, checked)
     return checked
+
+
+def pacing(form: FormData, checked: Checked) -> None:
+    """How a customer-first campaign paces itself against its agents: dialing mode, abandon
+    target and window, and the message an abandoned call hears (empty: the account's)."""
+    checked.add("dialing", text(form, "dialing"))
+    checked.add_number("abandon_target", form, "percent of answered calls")
+    checked.add("abandon_window", text(form, "abandon_window"))
+    checked.add("abandon_message", text(form, "abandon_message") or None)
 
 
 def split_numbers(raw: str) -> list[str]:

@@ -20,6 +20,8 @@ from outbound import service
 from outbound.domain.contacts import ContactStatus
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
+from outbound.domain.limits import abandon_words
+from outbound.domain.settings import AbandonWindow
 from outbound.doors import MAX_ID, clock_of, store_of
 from outbound.store.campaigns import Campaign
 from outbound.web.auth import Editor, Viewer, WebAccountId, WebObjectId
@@ -133,7 +135,8 @@ def _detail(request: Request, account_id: int, campaign_id: int, *, status: str 
     contacts, following = service.list_contacts(store, account_id, campaign_id, wanted,
                                                 after or None, CONTACTS_PAGE)
     return page(request, "campaign.html", code, campaign=campaign, settings=campaign.settings,
-                live=live, activity=activity(live, zone), contacts=contacts,
+                live=live, activity=activity(live, zone), abandon_text=abandon_text(live),
+                contacts=contacts,
                 following=following, filter=wanted.value if wanted else "", notice=notice,
                 error=error, errors=errors or {}, values=values or {},
                 title=campaign.settings.name,
@@ -146,6 +149,13 @@ def activity(live: dict[str, Any], zone: str) -> list[dict[str, str]]:
     items += [(c["at"], call_text(c)) for c in live["recent_calls"]]
     items.sort(key=lambda item: item[0], reverse=True)  # ISO-8601 UTC text sorts by time
     return [{"at": at, "when": _clock(at, zone), "text": words} for at, words in items[:20]]
+
+
+def abandon_text(live: dict[str, Any]) -> str:
+    """The abandon rate over the campaign's window beside its target, in words."""
+    abandon = live["abandon"]
+    return "Over the window: " + abandon_words(abandon["rate"], abandon["target"],
+                                               AbandonWindow(abandon["window"]))
 
 
 def _clock(at: str, zone: str) -> str:
@@ -162,7 +172,9 @@ def campaign_live(request: Request, account_id: WebAccountId, campaign_id: WebOb
     zone = _zone(request, account_id)
     body = {k: live[k] for k in ("status", "contacts", "in_flight", "free_agents", "pacing",
                                  "concurrency", "dnc_blocks", "answered", "abandoned",
-                                 "abandonment_rate", "total", "finished")}
+                                 "abandonment_rate", "total", "finished", "agents",
+                                 "limited_by", "limited_by_text")}
+    body["abandon_text"] = abandon_text(live)
     body["status_label"] = CAMPAIGN_STATUS[CampaignStatus(live["status"])]
     body["activity"] = activity(live, zone)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

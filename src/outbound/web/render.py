@@ -16,7 +16,11 @@ from outbound import service
 from outbound.domain.contacts import ContactStatus
 from outbound.domain.hours import DAY_NAMES, load_zone
 from outbound.domain.lifecycle import CampaignStatus
+from outbound.domain.limits import WINDOW_WORDS
 from outbound.domain.settings import (
+    ABANDON_MESSAGE_MAX,
+    ABANDON_TARGET_MAX,
+    ABANDON_TARGET_MIN,
     ATTEMPTS_MAX,
     ATTEMPTS_MIN,
     CONCURRENCY_MAX,
@@ -61,7 +65,11 @@ ROTATIONS = {"round-robin": "Round-robin", "random": "Random",
              "sticky": "Sticky by contact"}
 TRANSFER_KINDS = {"department": "Department", "agent": "Agent", "voice_menu": "Voice menu"}
 LIMITS = {"pacing": (PACING_MIN, PACING_MAX), "concurrency": (CONCURRENCY_MIN, CONCURRENCY_MAX),
-          "attempts": (ATTEMPTS_MIN, ATTEMPTS_MAX), "pool": (POOL_MIN, POOL_MAX)}
+          "attempts": (ATTEMPTS_MIN, ATTEMPTS_MAX), "pool": (POOL_MIN, POOL_MAX),
+          "abandon_target": (ABANDON_TARGET_MIN, ABANDON_TARGET_MAX),
+          "abandon_message": (0, ABANDON_MESSAGE_MAX)}
+DIALING = {"predictive": "Predictive", "progressive": "Progressive", "fixed": "Fixed pace"}
+ABANDON_WINDOWS = {w.value: words for w, words in WINDOW_WORDS.items()}
 
 
 def local_time(ts: float | None, zone: str, *, seconds: bool = False) -> str:
@@ -135,6 +143,7 @@ def _env() -> Environment:
                       lstrip_blocks=True)
     env.globals.update(CAMPAIGN_STATUS=CAMPAIGN_STATUS, CONTACT_STATUS=CONTACT_STATUS,
                        OUTCOMES=OUTCOMES, DIAL_MODES=DIAL_MODES, ROTATIONS=ROTATIONS,
+                       DIALING=DIALING, ABANDON_WINDOWS=ABANDON_WINDOWS,
                        TRANSFER_KINDS=TRANSFER_KINDS, LIMITS=LIMITS, DAY_NAMES=DAY_NAMES,
                        CSRF_FIELD=CSRF_FIELD, hours_text=hours_text, local_time=local_time,
                        event_text=event_text)

@@ -50,6 +50,9 @@ def values_of(request: Request, account_id: int, settings: CampaignSettings) -> 
     return {
         "name": settings.name, "dial_mode": settings.dial_mode.value,
         "pacing": _number(settings.pacing), "concurrency": str(settings.concurrency),
+        "dialing": settings.dialing.value, "abandon_target": _number(settings.abandon_target),
+        "abandon_window": settings.abandon_window.value,
+        "abandon_message": settings.abandon_message or "",
         "numbers": list(settings.numbers), "new_numbers": "",
         "rotation": settings.rotation.value,
         "transfer": f"{transfer.kind.value}:{transfer.name}" if transfer else "",

@@ -45,6 +45,14 @@
     setText(root, "pacing_now", data.pacing.now.toFixed(1));
     setText(root, "pacing_configured", String(data.pacing.configured));
     setText(root, "abandonment", (data.abandonment_rate * 100).toFixed(1) + " %");
+    setText(root, "abandon_window", data.abandon_text);
+    setText(root, "limited_by_text", data.limited_by_text || "");
+    page.querySelectorAll("[data-why]").forEach(function (el) { el.hidden = !data.limited_by_text; });
+    if (data.agents !== null) {
+      setText(root, "occupancy", (data.agents.occupancy * 100).toFixed(0) + " %");
+      setText(root, "agents_busy", data.agents.busy);
+      setText(root, "agents_logged_in", data.agents.logged_in);
+    }
     root.querySelectorAll('[data-field="pacing-meter"]').forEach(function (meter) {
       meter.max = data.pacing.configured;
       meter.value = data.pacing.now;
