@@ -314,9 +314,11 @@ def apology_seconds(tmp_path: Path) -> float:
     return wav_seconds(prompt_wav(APOLOGY, tmp_path / "probe"))
 
 
-# Short enough to end before the carrier's own BYE (15 s after its digit); the default
-# wording takes espeak-ng ~17 s.
-ABANDON_MESSAGE = f"This is Acme. To call us back, dial {CALLER_ID}. To stop our calls, press 9."
+# Short enough to end before the carrier's own BYE (15 s after its digit; the default wording
+# takes espeak-ng ~17 s), long enough to still play when its 9 comes (3 s after the answer;
+# 24 words make the longest tone sequence where espeak-ng is missing).
+ABANDON_MESSAGE = (f"This is Acme. We are sorry, no agent was free now. To call us back, dial "
+                   f"{CALLER_ID}. To stop our calls, press 9. Goodbye.")
 
 
 def test_an_abandoned_call_hears_its_message_before_the_bye(
@@ -326,7 +328,7 @@ def test_an_abandoned_call_hears_its_message_before_the_bye(
 
     async def script(line: Line) -> None:
         loop = asyncio.get_running_loop()
-        # A number that holds the line longer than the message (espeak-ng's takes ~7 s);
+        # A number that holds the line longer than the message (espeak-ng's takes ~11 s);
         # the 1 it presses after 1.5 s is not the opt-out digit and changes nothing.
         call_id = line.provider.originate(customer(number("menu", 2)))
         await line.answered(call_id)
@@ -345,7 +347,7 @@ def test_a_9_pressed_during_the_abandon_message_is_reported_and_the_call_ends_ab
     carrier: Peer, tmp_path: Path,
 ) -> None:
     async def script(line: Line) -> None:
-        # Presses 9 (RFC 4733) 1.5 s after the answer, while the message plays.
+        # Presses 9 (RFC 4733) 3 s after the answer, while the message plays.
         call_id = line.provider.originate(customer(number("menu", 4, area=OPT_OUT_AREA)))
         await line.answered(call_id)
         line.provider.abandon(call_id, ABANDON_MESSAGE)

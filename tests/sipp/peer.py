@@ -33,11 +33,11 @@ DIGITS = {
     "ring": "5",  # rings until CANCELled
     "unavailable": "6",  # 480
     "overloaded": "7",  # 503
-    "menu": "8",  # answered; presses 1 after 1.5 s (9 in area OPT_OUT_AREA)
+    "menu": "8",  # answered; presses 1 after 1.5 s (9 after 3 s in area OPT_OUT_AREA)
     "short": "9",  # answered; the carrier hangs up after 0.2 s
 }
 
-OPT_OUT_AREA = "999"  # a "menu" number here presses 9: an opt-out during the abandon message
+OPT_OUT_AREA = "303"  # a "menu" number here presses 9: an opt-out during the abandon message
 
 # The outcome Outbound must report for what the carrier logged as a call's last step.
 EXPECTED = {
