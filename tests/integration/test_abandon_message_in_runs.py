@@ -61,10 +61,13 @@ class Finished:
         return self.rows(call_attempts, call_attempts.c.campaign_id == campaign_id)
 
 
-def simulate(directory: Path, url: str, scenario_files: Any,
-             scenario: dict[str, Any]) -> Finished:
+def simulate(directory: Path, url: str, scenario_files: Any, scenario: dict[str, Any], *,
+             account: dict[str, Any] | None = None) -> Finished:
+    """Run the scenario to its end; `account` changes the account's settings first."""
     path = scenario_files(directory, scenario)
     simulation = build_simulation(load_scenario(path), directory / "out", store_url=url)
+    if account is not None:
+        service.update_account(simulation.store, simulation.account_id, account)
     simulation.run()
     assert simulation.app is not None
     network = simulation.app.providers.for_account(simulation.account_id)  # type: ignore[attr-defined]
@@ -99,6 +102,29 @@ def impatient(store_kind: str, empty_store: Any, scenario_files: Any,
                         scarce(patience=1.0))
     yield finished
     finished.store.close()
+
+
+ACCOUNT_WORDING = "Acme calling. Dial 415 555 0100 to call back. Press 9 to stop our calls."
+
+
+@pytest.fixture(scope="module")
+def account_worded(store_kind: str, empty_store: Any, scenario_files: Any,
+                   tmp_path_factory: pytest.TempPathFactory) -> Any:
+    directory = tmp_path_factory.mktemp("account-worded")
+    finished = simulate(directory, empty_store(store_kind, directory), scenario_files,
+                        scarce(), account={"abandon_message": ACCOUNT_WORDING})
+    yield finished
+    finished.store.close()
+
+
+def test_an_abandoned_call_hears_the_accounts_own_message_when_it_sets_one(
+        account_worded: Finished) -> None:
+    run = account_worded
+    abandoned = [a.id for a in run.attempts(run.simulation.campaign_id)
+                 if a.outcome == "abandoned"]
+    assert len(abandoned) >= 10
+    assert {i: p.text for i, p in run.played.items()} == dict.fromkeys(abandoned,
+                                                                       ACCOUNT_WORDING)
 
 
 def test_an_abandoned_call_hears_the_accounts_default_message(opting_out: Finished) -> None:

@@ -23,6 +23,7 @@ from outbound.domain.settings import (
     Transfer,
     TransferKind,
     abandon_message,
+    default_abandon_message,
 )
 from outbound.routing.router import Target, resolve_target
 from outbound.store import Store
@@ -207,7 +208,11 @@ class EngineState:
         if cached is not None and cached[0] == version:
             return cached[1]
         account = self.store.accounts.get(account_id)
-        text = abandon_message(settings, account.abandon_message, account.name)
+        # Empty only if the account emptied its message after the campaign started (a start
+        # is refused otherwise): the customer still hears the default, never silence.
+        text = abandon_message(settings, account.abandon_message, account.name) or (
+            default_abandon_message(account.name, settings.numbers[0] if settings.numbers
+                                    else None))
         self._messages[campaign_id] = (version, text)
         return text
 
