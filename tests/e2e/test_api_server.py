@@ -408,6 +408,24 @@ def test_starting_a_campaign_without_numbers_or_transfer_answers_409_and_it_stay
         assert ok(owner.get(path))["status"] == "draft"
 
 
+def test_the_accounts_abandon_message_is_read_and_set_over_http_within_500_characters(
+    api: Server,
+) -> None:
+    owner, path = api.as_("owner"), api.acme_path("")
+    assert ok(owner.get(path))["abandon_message"] is None  # the default wording
+
+    error = error_of(owner.patch(path, json={"abandon_message": "x" * 501}), 422)
+    assert error["field"] == "abandon_message" and "500" in error["message"]
+    assert error_of(api.as_("user").patch(path, json={"abandon_message": "Hi"}), 403)
+    assert ok(owner.get(path))["abandon_message"] is None  # neither changed it
+
+    said = "This is Acme.  Call us on 415 555 0100.\nPress 9 to stop our calls."
+    changed = ok(owner.patch(path, json={"abandon_message": said}))
+    assert changed["abandon_message"] == " ".join(said.split())
+    assert ok(api.as_("user").get(path)) == changed
+    assert ok(owner.patch(path, json={"abandon_message": None}))["abandon_message"] is None
+
+
 def test_an_action_the_status_does_not_allow_answers_409_and_changes_nothing(
     api: Server,
 ) -> None:
@@ -450,6 +468,7 @@ def test_an_unknown_campaign_answers_404(api: Server) -> None:
 
 # Bodies that would succeed for an Owner of Acme, so a refusal that breaks shows as a change.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PATCH", ""): {"json": {"abandon_message": "Intruders were here."}},
     ("PUT", "/provider"): {"json": {"kind": "sim", "network": {"answer": 1, "busy": 0,
                                                                "no_answer": 0, "invalid": 0,
                                                                "rejected": 0,

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,9 @@ import httpx
 import pytest
 from e2e_support import Outbound, wait_for
 
+from outbound.telephony.prompts import prompt_wav, wav_seconds
 from sipp import peer
-from sipp.peer import Peer, number
+from sipp.peer import OPT_OUT_AREA, Peer, number
 
 pytestmark = pytest.mark.skipif(peer.missing() is not None, reason=str(peer.missing()))
 
@@ -42,12 +44,12 @@ ALWAYS = {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", 
 
 def scenario(name: str, contacts: str, *, pacing: float, concurrency: int, attempts: int,
              dial_mode: str = "customer-first", agents: int = 2,
-             transfer: str = '{ department = "Sales" }') -> str:
+             transfer: str = '{ department = "Sales" }', more: str = "") -> str:
     return f"""\
 [campaign]
 name = "{name}"
 dial_mode = "{dial_mode}"
-pacing = {pacing}
+{more}pacing = {pacing}
 concurrency = {concurrency}
 attempts = {attempts}
 backoff_seconds = 1
@@ -283,6 +285,53 @@ def test_a_voice_menu_campaign_stores_the_digit_each_customer_pressed(
         assert (by_phone[phone]["outcome"], by_phone[phone]["digit"]) == ("completed", "1")
         assert by_phone[phone]["recording"]
     assert by_phone[contacts[2]]["digit"] == ""
+
+
+# Short: it must end before the carrier's BYE (16.5 s after the answer); a number read out
+# digit by digit alone takes espeak-ng ~5 s.
+ABANDON_MESSAGE = "This is Acme. No agent was free. To stop our calls, press 9. Goodbye."
+
+
+def test_an_abandoned_call_hears_its_message_and_a_9_opts_the_number_out(
+    site: Site, tmp_path: Path,
+) -> None:
+    site.ok(site.client.post(site.path("/departments"), json={"name": "Night"}), 201)
+    site.ok(site.client.post(site.path("/agents"), json={
+        "name": "Owl", "department": "Night", "availability": "offline"}), 201)
+    # Both answer; no agent is free, so each hears the message 2 s after the answer. The
+    # first presses 9 (RFC 4733) 3 s after the answer; the second presses 1 at 1.5 s, while
+    # waiting for an agent, which nothing listens for.
+    opting_out, staying = number("menu", 400, area=OPT_OUT_AREA), number("menu", 401)
+    campaign = site.load(tmp_path / "load", scenario(
+        "Night", "contacts.csv", pacing=5, concurrency=2, attempts=1,
+        transfer='{ department = "Night" }', more=f'abandon_message = "{ABANDON_MESSAGE}"\n'),
+        [opting_out, staying])
+
+    rows = {row["phone"]: row for row in site.run(campaign, timeout=60)}
+
+    assert {p: (r["outcome"], r["digit"]) for p, r in rows.items()} == {
+        opting_out: ("abandoned", "9"), staying: ("abandoned", "")}
+    spoken = wav_seconds(prompt_wav(ABANDON_MESSAGE, tmp_path / "probe"))
+    heard = posix(rows[staying]["ended_at"]) - posix(rows[staying]["answered_at"])
+    assert heard >= 2 + spoken - 0.5  # the 2 s grace, then the whole message, then the BYE
+    assert site.carrier.calls()[site.call_ids(campaign)[rows[staying]["attempt_id"]] or ""
+                                ].last == "bye-received"
+    listed = site.ok(site.client.get(site.path("/dnc"), params={"q": "+1"}))["items"]
+    assert [(e["phone"], e["source"]) for e in listed if e["phone"] in rows] == [
+        (opting_out, "opt-out")]
+
+    again = site.load(tmp_path / "again", scenario(
+        "Night again", "contacts.csv", pacing=5, concurrency=2, attempts=1,
+        transfer='{ department = "Night" }', more=f'abandon_message = "{ABANDON_MESSAGE}"\n'),
+        [opting_out])
+    site.run(again, timeout=30)
+    blocked = site.ok(site.client.get(site.path(f"/campaigns/{again}/contacts"),
+                                      params={"status": "blocked"}))["items"]
+    assert [c["phone"] for c in blocked] == [opting_out]
+
+
+def posix(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def test_a_short_burst_at_20_calls_per_second_loses_no_call(

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from e2e_support import Outbound, store_snapshot, wait_for
 
-from outbound.telephony.twiml import APOLOGY
+from outbound.domain.settings import default_abandon_message
 from twilio_carrier import AUTH_TOKEN, Carrier, CarrierCall, Fate
 
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -49,7 +49,10 @@ FATES.update({
 })
 MENU_FATES = {"+14155553000": Fate("answer", digit="1"), "+14155553001": Fate("answer", digit="2"),
               "+14155553002": Fate("answer", digit=None)}
-ABANDON_FATES = {"+14155554000": Fate("answer"), "+14155554001": Fate("answer")}
+# The second presses 9 during the abandon message: it opts out.
+ABANDON_FATES = {"+14155554000": Fate("answer"), "+14155554001": Fate("answer", digit="9")}
+# What the abandoned calls hear: the account sets no message, so the default wording.
+ABANDON_MESSAGE = default_abandon_message("Acme", NUMBERS[0])
 DESK_AGENT = "+14155550950"  # agent-first: the agent's phone, dialed before the customer
 AGENT_FIRST_FATES = {"+14155557000": Fate("answer"), "+14155557001": Fate("answer"),
                      DESK_AGENT: Fate("answer", ring=0.05, talk=5)}
@@ -237,7 +240,7 @@ def test_the_call_log_matches_what_the_carrier_logged_call_by_call(run: Run) -> 
         where = f"attempt {row['attempt_id']} to {row['phone']}"
         assert (row["phone"], row["caller_id"]) == (call.to, call.from_), where
         if row["outcome"] == "abandoned":
-            assert APOLOGY in call.said, where
+            assert ABANDON_MESSAGE in call.said, where
         else:
             assert (row["outcome"], row["sip_code"]) == EXPECTED[(call.status, call.sip)], where
         assert bool(row["answered_at"]) == (call.answered_at is not None), where
@@ -289,12 +292,21 @@ def test_the_voice_menu_digit_pressed_at_the_carrier_is_stored(run: Run) -> None
     assert all("Press 1 to confirm, 2 to cancel." in c.said for c in calls)
 
 
-def test_an_answer_with_no_agent_free_hears_the_apology_and_is_abandoned(run: Run) -> None:
+def test_an_answer_with_no_agent_free_hears_the_abandon_message_and_is_abandoned(
+        run: Run) -> None:
     rows = run.calls("abandon")
     assert [r["outcome"] for r in rows] == ["abandoned", "abandoned"]
     for call in (c for c in run.carrier.finished() if c.to in ABANDON_FATES):
-        assert APOLOGY in call.said
+        assert ABANDON_MESSAGE in call.said
         assert call.dialed == []
+
+
+def test_a_9_pressed_during_the_abandon_message_puts_the_number_on_the_dnc_list(
+        run: Run) -> None:
+    listed = ok(run.client.get(run.path("/dnc"), params={"q": "+1415555400"}))["items"]
+    assert [(e["phone"], e["source"]) for e in listed] == [("+14155554001", "opt-out")]
+    pressed = [c for c in run.carrier.finished() if c.to == "+14155554001"]
+    assert [c.digits for c in pressed] == [["9"]]
 
 
 def test_agent_first_joins_the_agent_and_the_customer_in_the_attempts_conference(

@@ -1,5 +1,6 @@
-"""A campaign without a number pool or a transfer target refuses to start and says which is
-missing; nothing about it changes (SQLite and PostgreSQL)."""
+"""A campaign without a number pool or a transfer target (or, customer-first, without a
+message for its abandoned calls) refuses to start and says which is missing; nothing about it
+changes (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from scenario_runs import POOL, posix
 from sqlalchemy import select
 
+from outbound import service
 from outbound.domain.errors import CannotStart
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.settings import CampaignSettings
@@ -37,7 +39,7 @@ def account_id(store: Store) -> int:
 
 def campaign(store: Store, account_id: int, **settings: Any) -> int:
     return store.campaigns.create(
-        account_id, CampaignSettings.parse({"name": "Spring", **settings}, "US"), NOW)
+        account_id, CampaignSettings.parse({"name": "Spring"} | settings, "US"), NOW)
 
 
 @pytest.mark.parametrize(("settings", "missing", "present"), [
@@ -102,3 +104,29 @@ def test_a_scheduled_campaign_that_can_no_longer_start_goes_back_to_draft_saying
         refused = list(conn.execute(select(events.c.detail).where(
             events.c.campaign_id == campaign_id, events.c.kind == "start_refused")).scalars())
     assert len(refused) == 1 and "number pool" in refused[0]["why"]
+
+
+def test_a_customer_first_campaign_whose_abandon_message_is_empty_refuses_to_start(
+        store: Store, account_id: int) -> None:
+    service.update_account(store, account_id, {"abandon_message": "   "})  # no default wanted
+    campaign_id = campaign(store, account_id, numbers=POOL, transfer={"department": "Sales"})
+    for action in (CampaignAction.START, CampaignAction.SCHEDULE):
+        with pytest.raises(CannotStart, match="abandon_message"):
+            store.campaigns.act(campaign_id, action, NOW)
+    assert store.campaigns.get(campaign_id).status is CampaignStatus.DRAFT
+    # Its own message, or agent-first (which never abandons), and it starts.
+    store.campaigns.update_settings(
+        campaign_id, {"abandon_message": "Acme here. Call 415 555 0100. Press 9 to stop."},
+        "US", NOW)
+    assert store.campaigns.act(campaign_id, CampaignAction.START, NOW) is CampaignStatus.RUNNING
+    agent_first = campaign(store, account_id, numbers=POOL, transfer={"department": "Sales"},
+                           name="Spring calls", dial_mode="agent-first")
+    assert store.campaigns.act(agent_first, CampaignAction.START,
+                               NOW) is CampaignStatus.RUNNING
+
+
+def test_the_account_default_message_lets_a_campaign_start(
+        store: Store, account_id: int) -> None:
+    assert service.account_json(store, account_id)["abandon_message"] is None
+    campaign_id = campaign(store, account_id, numbers=POOL, transfer={"department": "Sales"})
+    assert store.campaigns.act(campaign_id, CampaignAction.START, NOW) is CampaignStatus.RUNNING

@@ -32,7 +32,7 @@ from outbound.telephony.port import (
 from outbound.telephony.prompts import APOLOGY, prompt_wav, wav_seconds
 from outbound.telephony.registry import ProviderContext, build_provider
 from sipp import peer
-from sipp.peer import Peer, number
+from sipp.peer import OPT_OUT_AREA, Peer, number
 
 pytestmark = pytest.mark.skipif(peer.missing() is not None, reason=str(peer.missing()))
 
@@ -314,19 +314,47 @@ def apology_seconds(tmp_path: Path) -> float:
     return wav_seconds(prompt_wav(APOLOGY, tmp_path / "probe"))
 
 
-def test_an_abandoned_call_hears_the_apology_before_the_bye(
+# Short enough to end before the carrier's own BYE (15 s after its digit; the default wording
+# takes espeak-ng ~17 s), long enough to still play when its 9 comes (3 s after the answer;
+# 24 words make the longest tone sequence where espeak-ng is missing).
+ABANDON_MESSAGE = (f"This is Acme. We are sorry, no agent was free now. To call us back, dial "
+                   f"{CALLER_ID}. To stop our calls, press 9. Goodbye.")
+
+
+def test_an_abandoned_call_hears_its_message_before_the_bye(
     carrier: Peer, tmp_path: Path,
 ) -> None:
+    spoken = wav_seconds(prompt_wav(ABANDON_MESSAGE, tmp_path / "probe"))
+
     async def script(line: Line) -> None:
         loop = asyncio.get_running_loop()
-        # A number that holds the line longer than any apology (espeak-ng's takes ~5 s).
+        # A number that holds the line longer than the message (espeak-ng's takes ~11 s);
+        # the 1 it presses after 1.5 s is not the opt-out digit and changes nothing.
         call_id = line.provider.originate(customer(number("menu", 2)))
         await line.answered(call_id)
         asked = loop.time()
-        line.provider.hangup(call_id, HangupReason.ABANDONED)
+        line.provider.abandon(call_id, ABANDON_MESSAGE)
+        done = await line.ended(call_id, timeout=20)
+        assert done.outcome is Outcome.ABANDONED
+        assert line.of(call_id, EventKind.DIGIT) == []
+        assert loop.time() - asked >= spoken - 0.2  # it played to the end first
+        assert (await carrier_logged(carrier, call_id, line)).last == "bye-received"
+
+    on_a_line(carrier, tmp_path, script)
+
+
+def test_a_9_pressed_during_the_abandon_message_is_reported_and_the_call_ends_abandoned(
+    carrier: Peer, tmp_path: Path,
+) -> None:
+    async def script(line: Line) -> None:
+        # Presses 9 (RFC 4733) 3 s after the answer, while the message plays.
+        call_id = line.provider.originate(customer(number("menu", 4, area=OPT_OUT_AREA)))
+        await line.answered(call_id)
+        line.provider.abandon(call_id, ABANDON_MESSAGE)
+        digits = await line.until(lambda: line.of(call_id, EventKind.DIGIT), 5, "the 9")
+        assert [d.digit for d in digits] == ["9"]
         done = await line.ended(call_id)
         assert done.outcome is Outcome.ABANDONED
-        assert loop.time() - asked >= apology_seconds(tmp_path) - 0.2  # it played first
         assert (await carrier_logged(carrier, call_id, line)).last == "bye-received"
 
     on_a_line(carrier, tmp_path, script)

@@ -33,9 +33,11 @@ DIGITS = {
     "ring": "5",  # rings until CANCELled
     "unavailable": "6",  # 480
     "overloaded": "7",  # 503
-    "menu": "8",  # answered; presses 1 after 1.5 s
+    "menu": "8",  # answered; presses 1 after 1.5 s (9 after 3 s in area OPT_OUT_AREA)
     "short": "9",  # answered; the carrier hangs up after 0.2 s
 }
+
+OPT_OUT_AREA = "303"  # a "menu" number here presses 9: an opt-out during the abandon message
 
 # The outcome Outbound must report for what the carrier logged as a call's last step.
 EXPECTED = {
@@ -216,6 +218,7 @@ def start(scenario: str, directory: Path, *, transport: str = "udp") -> Peer:
     """Run tests/sipp/<scenario>.xml as a UAS on a free 127.0.0.1 port, from `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     write_dtmf_pcap(directory / "dtmf-1.pcap", "1")
+    write_dtmf_pcap(directory / "dtmf-9.pcap", "9")
     for _ in range(BIND_TRIES - 1):
         try:
             return _start(scenario, directory, transport)

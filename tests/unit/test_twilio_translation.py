@@ -11,9 +11,9 @@ from outbound.telephony.port import AgentEndpoint, EventKind, Leg, MenuPrompt
 from outbound.telephony.settings import TwilioProvider
 from outbound.telephony.twilio import retry_after
 from outbound.telephony.twiml import (
-    APOLOGY,
     HookKind,
     Webhook,
+    abandon_twiml,
     answer_twiml,
     bridge_twiml,
     events_for,
@@ -134,5 +134,11 @@ def test_twiml_for_each_moment_of_a_call() -> None:
     assert gather is not None and gather.get("numDigits") == "1"
     assert gather.get("action") == "https://x/gather"
     assert gather.find("Say").text == "Press 1 & go"
-    apology = ET.fromstring(goodbye_twiml(APOLOGY))
-    assert [el.tag for el in apology] == ["Say", "Hangup"]
+    goodbye = ET.fromstring(goodbye_twiml())
+    assert [el.tag for el in goodbye] == ["Say", "Hangup"]
+    abandon = ET.fromstring(abandon_twiml("https://x/gather", "Acme here & sorry. Press 9."))
+    assert [el.tag for el in abandon] == ["Gather", "Hangup"]
+    gather = abandon.find("Gather")
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert gather.get("action") == "https://x/gather"
+    assert gather.find("Say").text == "Acme here & sorry. Press 9."

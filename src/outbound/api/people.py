@@ -1,4 +1,5 @@
-"""The account's telephony and people: provider, phone numbers, departments, agents, menus."""
+"""The account itself and its telephony and people: its settings (the abandon message),
+provider, phone numbers, departments, agents, menus."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ router = APIRouter(prefix="/api/v1/accounts/{account_id}", responses=responses(4
 class ProviderBody(RootModel[ProviderSettings]):
     """The account's telephone network, told apart by `kind`: `sim` takes the scenario
     file's [network] keys; `sip` a trunk; `twilio` an account of Twilio's."""
+
+
+class AccountPatch(BaseModel):
+    # No length bound here: the domain checks the message, and its error names the field.
+    model_config = ConfigDict(extra="forbid")
+    abandon_message: str | None = None
 
 
 class NumbersBody(BaseModel):
@@ -53,6 +60,22 @@ class MenuBody(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     prompt: Annotated[str, Field(min_length=1, max_length=2000)]
     options: dict[str, str]
+
+
+@router.get("")
+def get_account(account_id: AccountId, caller: Reader, store: StoreDep) -> dict[str, Any]:
+    """The account: its name, zone, region and `abandon_message` (null: the default
+    wording, naming the account and each campaign's first caller ID; "": none, so every
+    customer-first campaign must set its own to start)."""
+    return service.account_json(store, account_id)
+
+
+@router.patch("", responses=responses(403))
+def patch_account(account_id: AccountId, body: AccountPatch, caller: Manager,
+                  store: StoreDep) -> dict[str, Any]:
+    """Change the account's `abandon_message` (at most 500 characters; null brings back
+    the default wording)."""
+    return service.update_account(store, account_id, body.model_dump(exclude_unset=True))
 
 
 @router.get("/provider")

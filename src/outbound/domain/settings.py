@@ -23,6 +23,8 @@ AGENT_GRACE_SECONDS = 2.0  # an answered customer waits at most this long for an
 ABANDON_TARGET_MIN, ABANDON_TARGET_MAX = 0.0, 5.0  # percent of answered calls over the window
 ABANDON_TARGET_DEFAULT = 3.0  # US TCPA/TSR safe harbour; Ofcom's too (over 24 h)
 ABANDON_MESSAGE_MAX = 500  # characters; said within 2 s of the answer, so keep it short
+OPT_OUT_DIGIT = "9"  # pressed during the abandon message: the number goes on the DNC list
+OPT_OUT_SOURCE = "opt-out"  # the DNC entry's source when the called party asked for it
 
 
 class DialMode(StrEnum):
@@ -209,13 +211,18 @@ class CampaignSettings:
             changes["abandon_message"] = _message(data["abandon_message"])
         return replace(base, **changes)
 
-    def missing_to_start(self) -> list[str]:
-        """What the campaign lacks to dial, in words (empty when it can start)."""
+    def missing_to_start(self, message: str | None = None) -> list[str]:
+        """What the campaign lacks to dial, in words (empty when it can start). `message` is
+        what its abandoned calls would hear (`abandon_message()`), when known: a
+        customer-first campaign may abandon calls, and must then say something."""
         missing = []
         if not self.numbers:
             missing.append("a number pool (numbers)")
         if self.transfer is None:
             missing.append("a transfer target (transfer)")
+        if self.dial_mode is DialMode.CUSTOMER_FIRST and message == "":
+            missing.append("a message for abandoned calls (abandon_message: the account's is "
+                           "empty and the campaign sets none)")
         return missing
 
     def to_dict(self) -> dict[str, Any]:
@@ -246,7 +253,7 @@ def default_abandon_message(account_name: str, callback_number: str | None) -> s
     to call back (the campaign's first caller ID), and how to opt out."""
     back = f" To call us back, dial {callback_number}." if callback_number else ""
     return (f"This is {account_name}. We are sorry, none of our agents was free to take "
-            f"this call.{back} To stop our calls, press 9. Goodbye.")
+            f"this call.{back} To stop our calls, press {OPT_OUT_DIGIT}. Goodbye.")
 
 
 def abandon_message(settings: CampaignSettings, account_message: str | None,
@@ -261,6 +268,17 @@ def abandon_message(settings: CampaignSettings, account_message: str | None,
         return " ".join(account_message.split())
     return default_abandon_message(account_name, settings.numbers[0] if settings.numbers
                                    else None)
+
+
+def account_abandon_message(value: Any) -> str | None:
+    """An account's abandon message as set through a door: text of at most
+    ABANDON_MESSAGE_MAX characters (spaces tidied), or None for the default wording. Unlike a
+    campaign's, blank text stays empty: the account wants no default, so each of its
+    customer-first campaigns must set its own to start."""
+    if value is None:
+        return None
+    _message(value)  # the same type and length rule as a campaign's
+    return " ".join(str(value).split())
 
 
 def _message(value: Any) -> str | None:

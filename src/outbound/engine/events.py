@@ -13,12 +13,12 @@ import logging
 
 from outbound.domain.contacts import AfterCall, Outcome, after_call
 from outbound.domain.errors import ProviderError
-from outbound.domain.settings import TransferKind
+from outbound.domain.settings import OPT_OUT_DIGIT, TransferKind
 from outbound.engine.dialer import Dialer
 from outbound.engine.state import CallState, EngineState, LiveCall
 from outbound.routing.router import Target, candidates, endpoint
 from outbound.store.dialing import AttemptRef
-from outbound.telephony.port import CallEvent, EventKind, HangupReason, Leg, OriginateRequest
+from outbound.telephony.port import CallEvent, EventKind, Leg, OriginateRequest
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,18 @@ class Events:
                 live.watchdog = now + self.tuning.call_watchdog
                 self._route_answer(live, now)
         elif event.kind is EventKind.DIGIT and event.digit:
-            dialing.record_digit(ref, event.digit, now)
+            if live is not None and live.state is CallState.ABANDONING:
+                # Pressed during the abandon message: only the opt-out digit means anything
+                # (the safe-harbour rule: a way to stop the calls), and never a menu answer.
+                if event.digit == OPT_OUT_DIGIT:
+                    dialing.opt_out(ref, now)
+            else:
+                dialing.record_digit(ref, event.digit, now)
         elif event.kind is EventKind.COMPLETED:
             outcome = event.outcome or Outcome.UNKNOWN
-            if live is not None and live.state is CallState.ABANDONING:
+            # Both kinds of abandonment count (the TCPA's and Ofcom's rate): no agent came
+            # within the grace, or the customer hung up while waiting for one.
+            if live is not None and live.state in (CallState.ABANDONING, CallState.WAITING):
                 outcome = Outcome.ABANDONED
             if event.sip_code == 503:  # the trunk is overloaded: slow down
                 self._congested(ref.campaign_id, now)
@@ -207,7 +215,8 @@ class Events:
                 if steering is not None:
                     steering.abandoned(live.ref.attempt_id)
                 if live.call_id:
-                    state.hangup(live.account_id, live.call_id, HangupReason.ABANDONED)
+                    state.abandon(live.account_id, live.call_id,
+                                  state.abandon_message(live.ref.campaign_id))
             else:
                 wakes.append(live.wait_until)
         return min(wakes) if wakes else None

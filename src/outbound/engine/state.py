@@ -23,6 +23,8 @@ from outbound.domain.settings import (
     CampaignSettings,
     Transfer,
     TransferKind,
+    abandon_message,
+    default_abandon_message,
 )
 from outbound.engine.steering import Steering
 from outbound.routing.router import Target, resolve_target
@@ -80,7 +82,7 @@ class CallState(StrEnum):
     WAITING = "waiting"  # answered; waiting (at most the agent grace) for a free agent
     BRIDGED = "bridged"  # talking with an agent
     MENU = "menu"  # hearing the voice menu
-    ABANDONING = "abandoning"  # no agent came; the apology plays, then the call ends
+    ABANDONING = "abandoning"  # no agent came; the abandon message plays, then the call ends
 
 
 @dataclass(slots=True)
@@ -178,6 +180,9 @@ class EngineState:
         # Campaigns this engine does not run but still has events for (it lost or finished
         # them): settings, version and account, by campaign.
         self._settings: dict[int, tuple[CampaignSettings, int, int]] = {}
+        # What each campaign's abandoned calls hear, with the campaign version it was
+        # resolved for: an abandon costs no read of the store (see `abandon_message`).
+        self._messages: dict[int, tuple[int, str]] = {}
 
     def provider(self, account_id: int) -> Provider:
         if self.providers is None:
@@ -201,9 +206,30 @@ class EngineState:
         menu = transfer.name if transfer.kind is TransferKind.VOICE_MENU else None
         return resolve_target(transfer, self.store.agents.directory(account_id, menu=menu))
 
+    def abandon_message(self, campaign_id: int) -> str:
+        """The safe-harbour text of the campaign's abandoned calls (its own, else its
+        account's, else the default wording), resolved once per campaign version. An account
+        whose message changes is heard from when its campaigns' settings are next changed
+        or the engine restarts: the account has no version of its own to key on."""
+        settings, version, account_id = self.settings(campaign_id)
+        cached = self._messages.get(campaign_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        account = self.store.accounts.get(account_id)
+        # Empty only if the account emptied its message after the campaign started (a start
+        # is refused otherwise): the customer still hears the default, never silence.
+        text = abandon_message(settings, account.abandon_message, account.name) or (
+            default_abandon_message(account.name, settings.numbers[0] if settings.numbers
+                                    else None))
+        self._messages[campaign_id] = (version, text)
+        return text
+
     def hangup(self, account_id: int, call_id: str,
                reason: HangupReason = HangupReason.NORMAL) -> None:
         self.safely(lambda: self.provider(account_id).hangup(call_id, reason))
+
+    def abandon(self, account_id: int, call_id: str, message: str) -> None:
+        self.safely(lambda: self.provider(account_id).abandon(call_id, message))
 
     def safely(self, request: Callable[[], None]) -> None:
         """Run a provider request; a refusal is logged, the call's events still decide."""

@@ -14,6 +14,7 @@ here once.
 """
 
 from outbound.service.accounts import (
+    account_json,
     add_numbers,
     add_webhook,
     create_account,
@@ -26,6 +27,7 @@ from outbound.service.accounts import (
     revoke_tokens,
     set_provider,
     twilio_settings,
+    update_account,
     webhooks,
 )
 from outbound.service.campaigns import (
@@ -107,6 +109,7 @@ __all__ = [
     "Export",
     "Recording",
     "TimelineEntry",
+    "account_json",
     "act",
     "add_agent",
     "add_department",
@@ -173,6 +176,7 @@ __all__ = [
     "targets",
     "totals",
     "twilio_settings",
+    "update_account",
     "update_agent",
     "update_campaign",
     "upload_errors_csv",

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from outbound.domain.errors import InvalidInput, NotFound
 from outbound.domain.hours import BusinessHours
 from outbound.domain.phone import normalize_or_raise
+from outbound.domain.settings import account_abandon_message
 from outbound.store import Store
 from outbound.telephony.settings import TwilioProvider, merge_secrets, public
 from outbound.telephony.sim import profile_from_settings
@@ -33,6 +34,29 @@ def create_account(store: Store, name: str, timezone: str, region: str, now: flo
     account_id = store.accounts.create(name, timezone=timezone, region=region, now=now,
                                        business_hours=business_hours, provider=provider)
     return store.accounts.get(account_id)
+
+
+def account_json(store: Store, account_id: int) -> dict[str, Any]:
+    """What the account is set up with, as the doors show it. `abandon_message` None means
+    the default wording (the account's name and each campaign's first caller ID); empty
+    text means none: each customer-first campaign must then set its own."""
+    account = store.accounts.get(account_id)
+    return {"id": account.id, "name": account.name, "timezone": account.timezone,
+            "region": account.region, "abandon_message": account.abandon_message}
+
+
+def update_account(store: Store, account_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change the account's settings (today its `abandon_message`, at most 500 characters,
+    or None for the default wording); the account as `account_json` shows it. Running
+    campaigns take the new message when their settings are next re-read."""
+    unknown = sorted(set(changes) - {"abandon_message"})
+    if unknown:
+        raise InvalidInput(unknown[0], "unknown setting (allowed: abandon_message)")
+    store.accounts.get(account_id)  # NotFound first
+    if "abandon_message" in changes:
+        store.accounts.set_abandon_message(
+            account_id, account_abandon_message(changes["abandon_message"]))
+    return account_json(store, account_id)
 
 
 def create_user(store: Store, account_id: int, email: str, role: str, now: float,

@@ -76,6 +76,12 @@ class AccountsRepo:
             conn.execute(update(accounts).where(accounts.c.id == account_id).values(
                 provider=provider))
 
+    def set_abandon_message(self, account_id: int, message: str | None) -> None:
+        """The account's abandon message (already checked); None brings back the default."""
+        with self.engine.begin() as conn:
+            conn.execute(update(accounts).where(accounts.c.id == account_id).values(
+                abandon_message=message))
+
     def business_hours(self, account: Row[Any]) -> BusinessHours:
         return BusinessHours.parse(**account.business_hours)
 

@@ -12,7 +12,12 @@ from sqlalchemy.engine import Connection, Row
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, NotFound
 from outbound.domain.hours import BusinessHours
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus, transition
-from outbound.domain.settings import CampaignSettings, DialMode, TransferKind
+from outbound.domain.settings import (
+    CampaignSettings,
+    DialMode,
+    TransferKind,
+    abandon_message,
+)
 from outbound.store.accounts import AccountsRepo, _lookup
 from outbound.store.db import reading
 from outbound.store.fast import run
@@ -306,8 +311,11 @@ class CampaignsRepo:
         return None if row is None else Ownership(row.version, row.owner)
 
     def check_can_start(self, account_id: int, settings: CampaignSettings) -> None:
-        """CannotStart unless the campaign has a pool and a transfer target that exists."""
-        missing = settings.missing_to_start()
+        """CannotStart unless the campaign has a pool, a transfer target that exists, and
+        (customer-first) a message for its abandoned calls."""
+        account = self.accounts.get(account_id)
+        missing = settings.missing_to_start(
+            abandon_message(settings, account.abandon_message, account.name))
         if missing:
             raise CannotStart(f"campaign {settings.name!r} cannot start: it lacks "
                               + " and ".join(missing))

@@ -31,6 +31,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from outbound.domain.contacts import (
@@ -39,6 +41,7 @@ from outbound.domain.contacts import (
     ContactStatus,
     Outcome,
 )
+from outbound.domain.settings import OPT_OUT_DIGIT, OPT_OUT_SOURCE
 from outbound.domain.timefmt import iso
 from outbound.store.agents import AgentChoice, free
 from outbound.store.campaigns import log_event
@@ -395,6 +398,29 @@ class DialingRepo:
                     digit=digit))
                 _to_outbox(conn, ref, "voice_menu.answered", now=now, digit=digit)
             return bool(done)
+
+    def opt_out(self, ref: AttemptRef, now: float) -> bool:
+        """The called party pressed the opt-out digit during the abandon message: their
+        number goes on the account's do-not-call list (`source` "opt-out"), the digit on the
+        attempt (the call log shows it) and the event in the campaign's history. Returns
+        whether the number was new to the list."""
+        with self.pinned.write() as conn:
+            row = conn.execute(select(contacts.c.phone, campaigns.c.account_id).join(
+                campaigns, campaigns.c.id == contacts.c.campaign_id).where(
+                contacts.c.id == ref.contact_id)).first()
+            if row is None:
+                return False
+            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            added = conn.execute(insert_(dnc).values(
+                account_id=row.account_id, phone=row.phone, added_at=now,
+                source=OPT_OUT_SOURCE,
+            ).on_conflict_do_nothing(index_elements=["account_id", "phone"])).rowcount
+            conn.execute(update(call_attempts).where(
+                call_attempts.c.id == ref.attempt_id, call_attempts.c.digit.is_(None),
+            ).values(digit=OPT_OUT_DIGIT))
+            log_event(conn, ref.campaign_id, now, "opted_out", ref.contact_id,
+                      {"phone": row.phone})
+            return bool(added)
 
     def finish(self, ref: AttemptRef, outcome: Outcome, after: AfterCall, at: float, *,
                sip_code: int | None = None, duration: float | None = None,

@@ -3,6 +3,10 @@
 `originate` returns at once with the provider's call id; `ringing`, `answered`, `digit` and
 `completed` arrive later through the event sink the provider was built with. Every adapter
 turns its vendor's failures into `outbound.domain.errors.ProviderError` at this edge.
+
+An answered call that found no agent is not hung up but `abandon`ed: the adapter says the
+safe-harbour message the engine resolved for its campaign, reports a digit pressed meanwhile
+(a 9 opts the number out), then ends the call.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ class Leg(StrEnum):
 class EventKind(StrEnum):
     RINGING = "ringing"  # the far end is alerting
     ANSWERED = "answered"  # the far end picked up
-    DIGIT = "digit"  # a DTMF digit was pressed during a voice menu
+    DIGIT = "digit"  # a DTMF digit was pressed during a voice menu or the abandon message
     COMPLETED = "completed"  # the call ended; carries its outcome
     # The network would not place the call for load (Twilio 429/20429 or a 5xx on create; no
     # free call slot in the SIP stack): nothing was dialed. The engine slows the campaign and
@@ -33,8 +37,7 @@ class EventKind(StrEnum):
 
 
 class HangupReason(StrEnum):
-    NORMAL = "normal"  # we are done with the call
-    ABANDONED = "abandoned"  # no agent in time: play the short apology, then hang up
+    NORMAL = "normal"  # we are done with the call (an abandoned call is `abandon`ed instead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,5 +107,11 @@ class Provider(Protocol):
         ...
 
     def hangup(self, call_id: str, reason: HangupReason) -> None:
-        """End a call (after the apology message when abandoned)."""
+        """End a call at once."""
+        ...
+
+    def abandon(self, call_id: str, message: str) -> None:
+        """An answered call found no agent in time: say `message` (the campaign's
+        safe-harbour text) at once, report a digit pressed while it plays as a DIGIT event,
+        then hang up. The call's end is reported as usual; the engine counts it abandoned."""
         ...

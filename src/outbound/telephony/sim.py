@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from outbound.clock import Clock, TimerHandle
 from outbound.domain.contacts import Outcome
 from outbound.domain.errors import InvalidInput, ProviderError
+from outbound.domain.settings import OPT_OUT_DIGIT
 from outbound.telephony.port import (
     AgentEndpoint,
     CallEvent,
@@ -47,8 +48,8 @@ _OUTCOME = {
     "rejected": Outcome.REJECTED,
     "provider_error": Outcome.PROVIDER_ERROR,
 }
-# A customer who hears nothing after answering hangs up by then.
-_SILENCE_PATIENCE = 30.0
+PATIENCE = 30.0  # seconds an answered customer listens to silence, unless the profile says
+PLAYED_KEPT = 10_000  # abandon messages the network remembers having said (the latest)
 
 
 def seconds_range(data: dict[str, Any], key: str, default: tuple[float, float]
@@ -72,6 +73,13 @@ def _share(data: dict[str, Any], key: str, default: float) -> float:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise InvalidInput(key, f"must be a share from 0 to 1 (got {value!r})")
+    return float(value)
+
+
+def _patience(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
+        raise InvalidInput("patience",
+                           f"must be a number of seconds from 0 to 3600 (got {value!r})")
     return float(value)
 
 
@@ -101,8 +109,14 @@ class NetworkProfile:
     max_calls_per_second: float | None = None
     # Per department: how long its agents talk on a bridged call.
     handle_seconds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Share of abandoned customers who press the opt-out digit during the abandon message.
+    opt_out: float = 0.0
+    # An answered customer who hears nothing (no agent, no message) hangs up after this
+    # many seconds; below the agent grace (2 s), some hang up while waiting for an agent.
+    patience: float = PATIENCE
 
-    KEYS = (*FATES, "ring_seconds", "talk_seconds", "digits", "max_calls_per_second")
+    KEYS = (*FATES, "ring_seconds", "talk_seconds", "digits", "max_calls_per_second",
+            "opt_out", "patience")
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> NetworkProfile:
@@ -133,6 +147,8 @@ class NetworkProfile:
             talk_seconds=seconds_range(data, "talk_seconds", defaults.talk_seconds),
             digits=digit_shares,
             max_calls_per_second=_limit(data.get("max_calls_per_second")),
+            opt_out=_share(data, "opt_out", defaults.opt_out),
+            patience=_patience(data.get("patience", defaults.patience)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,7 +158,21 @@ class NetworkProfile:
         out["digits"] = dict(self.digits)
         if self.max_calls_per_second is not None:
             out["max_calls_per_second"] = self.max_calls_per_second
+        if self.opt_out:
+            out["opt_out"] = self.opt_out
+        if self.patience != PATIENCE:
+            out["patience"] = self.patience
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """An abandon message the simulated network said to a call."""
+
+    attempt_id: int
+    call_id: str
+    text: str
+    at: float  # when it started
 
 
 @dataclass(slots=True)
@@ -178,6 +208,9 @@ class SimulatedNetwork:
         self._calls: dict[str, _Call] = {}
         self.calls_per_second: float | None = None  # the cap we declare to the engine
         self._starts: deque[float] = deque()  # call starts in the last second
+        # What abandoned customers heard, latest last: a real network's audio, here text
+        # that tests and reports can read.
+        self.played: deque[Played] = deque(maxlen=PLAYED_KEPT)
 
     # -- the port ---------------------------------------------------------------------------
 
@@ -235,13 +268,25 @@ class SimulatedNetwork:
         if call is None or call.ended:
             return
         self._cancel(call)
-        if reason is HangupReason.ABANDONED:
-            apology = min(2.0, self.profile.talk_seconds[0])
-            self._at(call, self.clock.now() + apology, lambda: self._end(call, Outcome.ABANDONED))
-        elif call.answered_at is not None:
+        if call.answered_at is not None:
             self._end(call, Outcome.COMPLETED)
         else:
             self._end(call, Outcome.NO_ANSWER, "no_answer")
+
+    def abandon(self, call_id: str, message: str) -> None:
+        call = self._calls.get(call_id)
+        if call is None or call.ended:
+            return
+        self._cancel(call)
+        now = self.clock.now()
+        self.played.append(Played(call.request.attempt_id, call_id, message, now))
+        # The message's length is not modelled from its words: abandoned calls hold a line
+        # for the same short time as before the message was spoken (forecasts unchanged).
+        speaking = min(2.0, self.profile.talk_seconds[0])
+        if self.profile.opt_out and call.rng.random() < self.profile.opt_out:
+            self._at(call, now + speaking / 2,
+                     lambda: self._emit(call, EventKind.DIGIT, OPT_OUT_DIGIT))
+        self._at(call, now + speaking, lambda: self._end(call, Outcome.ABANDONED))
 
     def drop_all(self) -> None:
         """Forget every call in flight without a word: what a process death does."""
@@ -310,7 +355,7 @@ class SimulatedNetwork:
         # A customer who hears nothing hangs up after a while; set before the event, whose
         # handler may bridge at once and replace this timer.
         if call.request.leg is Leg.CUSTOMER:
-            self._at(call, call.answered_at + _SILENCE_PATIENCE,
+            self._at(call, call.answered_at + self.profile.patience,
                      lambda: self._end(call, Outcome.COMPLETED))
         self._emit(call, EventKind.ANSWERED)
 

@@ -6,7 +6,8 @@ to this server's webhooks (`/twilio/<account>/<kind>/<attempt>/<leg>`, served by
 `api/twilio_hooks.py`, which checks each signature and hands the request here on the engine's
 loop); events carry the CallSid as their call id. What an answered call does next is TwiML
 pushed onto the live call (`calls(sid).update(twiml=…)`): a <Dial> to the agent, a <Gather>
-around the voice menu's prompt, or the apology and <Hangup/>.
+around the voice menu's prompt, or one around the abandon message (a 9 opts out), then
+<Hangup/>.
 
 Twilio's 429 (error 20429) and 5xx on create mean nothing was dialed: they become a REFUSED
 event with the Retry-After Twilio asked for, never a failed contact. Every other failure is
@@ -46,14 +47,13 @@ from outbound.telephony.port import (
 from outbound.telephony.settings import TwilioProvider
 from outbound.telephony.twiml import (
     API_BASE,
-    APOLOGY,
     FINAL_STATUSES,
     HookKind,
     Webhook,
+    abandon_twiml,
     bridge_twiml,
     client_identity,
     events_for,
-    goodbye_twiml,
     hook_url,
     menu_twiml,
     recordings_prefix,
@@ -216,12 +216,15 @@ class TwilioNetwork:
             self._bind(call, call_id)
         if call is None or call.ended:
             return
-        if reason is HangupReason.ABANDONED:
-            twiml = goodbye_twiml(APOLOGY)
-            self._enqueue(call, lambda sid: self._update(sid, twiml=twiml))
-        else:
-            answered = call.answered
-            self._enqueue(call, lambda sid: self._end(sid, answered))
+        answered = call.answered
+        self._enqueue(call, lambda sid: self._end(sid, answered))
+
+    def abandon(self, call_id: str, message: str) -> None:
+        call = self._resolve(call_id)
+        action = hook_url(self.config.callback_url, self.account_id, HookKind.GATHER,
+                          call.request.attempt_id, call.request.leg)
+        twiml = abandon_twiml(action, message)
+        self._enqueue(call, lambda sid: self._update(sid, twiml=twiml))
 
     def close(self) -> None:
         """Stop taking REST work; requests already running finish on their own."""

@@ -20,7 +20,6 @@ from outbound.telephony.settings import TwilioProvider
 
 API_BASE = "https://api.twilio.com"
 HOLD_SECONDS = 30  # an answered customer waits in silence this long for the engine's TwiML
-APOLOGY = "We are sorry, no one is free to take your call right now. Goodbye."
 THANKS = "Thank you. Goodbye."
 # SIP final responses → outcomes (the same table as the SIP trunk's).
 _SIP_OUTCOMES = {
@@ -35,7 +34,7 @@ _MACHINE = ("machine", "fax")  # AnsweredBy prefixes that are no person
 class HookKind(StrEnum):
     STATUS = "status"  # call progress: initiated, ringing, in-progress, and how it ended
     ANSWER = "answer"  # the call was answered: Twilio asks for its TwiML (the call's `url`)
-    GATHER = "gather"  # the digit pressed during a voice menu
+    GATHER = "gather"  # the digit pressed during a voice menu or the abandon message
     RECORDING = "recording"  # a call's recording is ready to fetch
 
 
@@ -118,6 +117,17 @@ def menu_twiml(action: str, menu: MenuPrompt) -> str:
     gather.say(menu.prompt)
     response.append(gather)
     response.say(THANKS)
+    response.hangup()
+    return str(response)
+
+
+def abandon_twiml(action: str, message: str) -> str:
+    """The abandon message inside a one-digit <Gather> whose digit (a 9 opts out) is posted
+    to `action`, then <Hangup/>: said whether or not a digit comes."""
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action=action, method="POST", timeout=1)
+    gather.say(message)
+    response.append(gather)
     response.hangup()
     return str(response)
 

@@ -4,7 +4,8 @@ Customers are dialed through the trunk (`INVITE sip:+E164@proxy`, From the rotat
 P-Asserted-Identity when enabled, digest credentials, REGISTER when asked); agents at their
 `sip_uri`, or at their number through the trunk. A bridged call's two legs meet in pjsua2's
 conference bridge, which also feeds the call's recording; a voice menu plays its prompt and
-reads RFC 4733 digits; an abandoned call hears an apology before the BYE.
+reads RFC 4733 digits; an abandoned call hears its campaign's message (a 9 pressed meanwhile
+is reported) before the BYE.
 
 The rooms: `outcomes` (SIP final responses → outcomes) and `trunk` (the trunk's settings and
 the addresses it dials) are plain rules that import without pjsua2. pjsua2 is imported by

@@ -93,8 +93,18 @@ class SipTrunk:
                                              wav_seconds(prompt), frozenset(menu.options)))
 
     def hangup(self, call_id: str, reason: HangupReason) -> None:
-        apology = self._apology() if reason is HangupReason.ABANDONED else None
-        self._phone.submit(functools.partial(self._phone.calls.hang_up, call_id, apology))
+        self._phone.submit(functools.partial(self._phone.calls.hang_up, call_id))
+
+    def abandon(self, call_id: str, message: str) -> None:
+        # Spoken once per text (cached by it), on this loop: a campaign's message is the
+        # same for all its calls, so only the first abandon of a campaign waits for it.
+        try:
+            path = prompt_wav(message, self._prompts)
+        except ProviderError:
+            self.hangup(call_id, HangupReason.NORMAL)  # never leave the customer on the line
+            raise
+        self._phone.submit(functools.partial(self._phone.calls.abandon, call_id,
+                                             (path, wav_seconds(path))))
 
     def close(self) -> None:
         """Place no more calls; the account goes once the calls in flight have ended."""
@@ -109,6 +119,8 @@ class SipTrunk:
         return self._trunk.customer_uri(request.to)
 
     def _apology(self) -> tuple[Path, float]:
+        """What a customer hears when the agent a bridge dialed never answers (the adapter
+        decides that, not the engine, so it has no campaign's message to say)."""
         path = prompt_wav(APOLOGY, self._prompts)
         return path, wav_seconds(path)
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pjsua2 as pj
 
 from outbound.domain.contacts import Outcome
-from outbound.domain.settings import AGENT_GRACE_SECONDS
+from outbound.domain.settings import AGENT_GRACE_SECONDS, OPT_OUT_DIGIT
 from outbound.telephony.port import CallEvent, EventKind, Leg, OriginateRequest
 from outbound.telephony.sip.legs import CallLeg, Owner
 from outbound.telephony.sip.native import describe
@@ -97,14 +97,20 @@ class Switchboard:
         leg.play(prompt)
         leg.timers.append(self.phone.after(seconds + MENU_PATIENCE, leg.hang_up))
 
-    def hang_up(self, call_id: str, apology: tuple[Path, float] | None) -> None:
+    def hang_up(self, call_id: str) -> None:
         leg = self.legs.get(call_id)
         if leg is None or leg.ended:
             return
-        if apology is not None:
-            leg.apologize(apology)
-        else:
-            leg.hang_up()
+        leg.hang_up()
+
+    def abandon(self, call_id: str, message: tuple[Path, float]) -> None:
+        """Play the abandon message, listening for the opt-out digit (RFC 4733, as a menu's
+        digits), then the BYE; the call ends as abandoned either way."""
+        leg = self.legs.get(call_id)
+        if leg is None or leg.ended:
+            return
+        leg.menu = frozenset({OPT_OUT_DIGIT})
+        leg.apologize(message)
 
     # -- calls ----------------------------------------------------------------------------
 
