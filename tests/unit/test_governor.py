@@ -25,9 +25,11 @@ from outbound.domain.governor import (
     Rule,
     Threshold,
     Window,
+    affordable,
     cap_allows,
     decide,
     progressive_calls,
+    tightest,
 )
 
 FAST = settings(max_examples=60, deadline=None)
@@ -183,6 +185,15 @@ def test_the_cap_counts_every_call_ringing_beyond_the_free_agents_as_a_possible_
     # agent, so none may be added.
     assert cap_allows(PREDICTIVE, floor(1, ringing=(3.0,) * 6), Window(200, 2)) == 0
     assert cap_allows(PREDICTIVE, floor(6, ringing=(3.0,) * 6), Window(200, 2)) == 4
+
+
+def test_the_last_hour_binds_when_it_affords_fewer_abandons_than_the_whole_window() -> None:
+    month, hour = Window(answered=10_000, abandoned=100), Window(answered=400, abandoned=12)
+    assert affordable(3.0, month) == 206  # 306 of 10,206 is 2.998%
+    assert affordable(3.0, hour) == 0  # 12 of 400 is at 3%: not one more
+    assert tightest(3.0, month, hour) == hour
+    assert tightest(3.0, month, Window(answered=400, abandoned=2)) == Window(400, 2)
+    assert affordable(3.0, Window(answered=100, abandoned=5)) < 0  # over already
 
 
 def test_a_zero_target_allows_no_predictive_dialing() -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from outbound.domain.errors import CannotStart, InvalidInput, InvalidTransition, ProviderError
-from outbound.domain.governor import Limit, window_start
+from outbound.domain.governor import GUARD_SECONDS, Limit, window_start
 from outbound.domain.lifecycle import CampaignAction, CampaignStatus
 from outbound.domain.pacer import Departures, Pacer, interval
 from outbound.domain.rotation import Rotation, pick_caller_id
@@ -344,7 +344,10 @@ class Dialer:
         campaign = run.campaign
         if now - steering.read_at >= self.tuning.refresh:
             since = window_start(campaign.settings.abandon_window, now, run.hours.timezone)
-            steering.read(self.store.stats.abandon_window(campaign.id, since), now)
+            stats = self.store.stats
+            steering.read(stats.abandon_window(campaign.id, since),
+                          stats.abandon_window(campaign.id, max(since, now - GUARD_SECONDS)),
+                          now)
         assert run.target is not None
         dialing = self.store.dialing
         with dialing.pinned.read() as conn:

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 from outbound.domain.contacts import Outcome
 from outbound.domain.estimates import Rings, Talks
-from outbound.domain.governor import Decision, Floor, Policy, Threshold, Window, decide
+from outbound.domain.governor import (
+    Decision,
+    Floor,
+    Policy,
+    Threshold,
+    Window,
+    decide,
+    tightest,
+)
 from outbound.domain.settings import CampaignSettings, Dialing, DialMode, TransferKind
 from outbound.routing.router import Target
 
@@ -72,8 +80,10 @@ class Steering:
     rings: Rings = field(default_factory=Rings)
     talks: Talks = field(default_factory=Talks)
     decision: Decision | None = None  # the latest, which the controller's feedback reads
-    # The window as last read from the store, and when; what happened since is added here.
+    # The window and the last hour (`governor.GUARD_SECONDS`) as last read from the store,
+    # and when; what happened since is added here.
     window: Window = field(default_factory=lambda: Window(0, 0))
+    hour: Window = field(default_factory=lambda: Window(0, 0))
     read_at: float = -math.inf
     # Abandoned here, not yet ended (the store counts them once their message has played).
     abandoning: set[int] = field(default_factory=set)
@@ -96,14 +106,22 @@ class Steering:
             self.policy = policy
 
     def decide(self, free_agents: int, room: int, now: float) -> Decision:
-        window = Window(self.window.answered, self.window.abandoned + len(self.abandoning))
+        playing = len(self.abandoning)
+        window = tightest(self.policy.abandon_target,
+                          Window(self.window.answered, self.window.abandoned + playing),
+                          Window(self.hour.answered, self.hour.abandoned + playing))
         self.decision = decide(self.policy, self.pool.floor(free_agents, room, now), window,
                                self.rings, self.talks, self.threshold, now)
         return self.decision
 
-    def read(self, window: Window, now: float) -> None:
-        """The window as the store has it now (abandons still playing are added at use)."""
-        self.window, self.read_at = window, now
+    def read(self, window: Window, hour: Window, now: float) -> None:
+        """The window and the last hour as the store has them now (abandons still playing
+        are added at use)."""
+        self.window, self.hour, self.read_at = window, hour, now
+
+    def _count(self, answered: int, abandoned: int) -> None:
+        self.window = Window(self.window.answered + answered, self.window.abandoned + abandoned)
+        self.hour = Window(self.hour.answered + answered, self.hour.abandoned + abandoned)
 
     # -- what happens to the calls ---------------------------------------------------------
 
@@ -116,7 +134,7 @@ class Steering:
             return
         self.rings.record(max(0.0, at - placed), answered=True, now=at)
         self.pool.waiting[attempt_id] = at
-        self.window = Window(self.window.answered + 1, self.window.abandoned)
+        self._count(1, 0)
 
     def bridged(self, attempt_id: int) -> None:
         answered = self.pool.waiting.pop(attempt_id, None)
@@ -140,7 +158,7 @@ class Steering:
             self.abandoned(attempt_id)
         if attempt_id in self.abandoning:
             self.abandoning.discard(attempt_id)
-            self.window = Window(self.window.answered, self.window.abandoned + 1)
+            self._count(0, 1)
             return
         placed = pool.ringing.pop(attempt_id, None)
         if placed is not None:
