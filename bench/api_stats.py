@@ -30,6 +30,7 @@ SCENARIO = """\
 name = "seed"
 numbers = ["+14155550100"]
 transfer = { department = "Sales" }
+dialing = "fixed"
 [contacts]
 generate = 1
 [[departments]]
@@ -141,6 +142,7 @@ def main(argv: list[str]) -> dict[str, Any]:
                 created = httpx.post(f"{base}/campaigns", headers=headers, timeout=30, json={
                     "name": f"Load {n}", "pacing": 20, "concurrency": 50, "attempts": 1,
                     "numbers": ["+14155550100"], "transfer": {"department": "Sales"},
+                    "dialing": "fixed",
                     "business_hours": {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu",
                                                                    "fri", "sat", "sun"],
                                        "open": "00:00", "close": "24:00"}}).json()

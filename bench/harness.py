@@ -141,13 +141,14 @@ def create_account(store: Store, *, agents_count: int, name: str = "Bench") -> i
 def create_campaign(store: Store, account_id: int, name: str, *, pacing: float,
                     contacts: int, first_number: int, concurrency: int = 50,
                     start: bool = True) -> int:
-    """A customer-first campaign, open around the clock, one attempt per contact, recording
-    off, with `contacts` distinct numbers from `first_number` on; started unless told not."""
+    """A customer-first campaign at a fixed pace (the engine's dial rate, whatever the
+    agents), open around the clock, one attempt per contact, recording off, with `contacts`
+    distinct numbers from `first_number` on; started unless told not."""
     now = time.time()
     settings = CampaignSettings.parse({
         "name": name, "pacing": pacing, "concurrency": concurrency, "attempts": 1,
         "numbers": [CALLER_ID], "transfer": {"department": DEPARTMENT}, "recording": False,
-        "business_hours": ALWAYS_OPEN})
+        "business_hours": ALWAYS_OPEN, "dialing": "fixed"})
     campaign_id = store.campaigns.create(account_id, settings, now)
     add_contacts(store, campaign_id, contacts, first_number)
     if start:

@@ -44,6 +44,7 @@ concurrency = 2
 attempts = 1
 numbers = ["+14155550100"]
 transfer = {{ department = "Sales" }}
+dialing = "fixed"
 recording = false
 ring_timeout = 15
 
