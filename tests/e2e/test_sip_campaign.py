@@ -304,7 +304,8 @@ def test_an_abandoned_call_hears_its_message_and_a_9_opts_the_number_out(
     opting_out, staying = number("menu", 400, area=OPT_OUT_AREA), number("menu", 401)
     campaign = site.load(tmp_path / "load", scenario(
         "Night", "contacts.csv", pacing=5, concurrency=2, attempts=1,
-        transfer='{ department = "Night" }', more=f'abandon_message = "{ABANDON_MESSAGE}"\n'),
+        transfer='{ department = "Night" }',
+        more=f'abandon_message = "{ABANDON_MESSAGE}"\ndialing = "fixed"\n'),
         [opting_out, staying])
 
     rows = {row["phone"]: row for row in site.run(campaign, timeout=60)}
@@ -322,7 +323,8 @@ def test_an_abandoned_call_hears_its_message_and_a_9_opts_the_number_out(
 
     again = site.load(tmp_path / "again", scenario(
         "Night again", "contacts.csv", pacing=5, concurrency=2, attempts=1,
-        transfer='{ department = "Night" }', more=f'abandon_message = "{ABANDON_MESSAGE}"\n'),
+        transfer='{ department = "Night" }',
+        more=f'abandon_message = "{ABANDON_MESSAGE}"\ndialing = "fixed"\n'),
         [opting_out])
     site.run(again, timeout=30)
     blocked = site.ok(site.client.get(site.path(f"/campaigns/{again}/contacts"),

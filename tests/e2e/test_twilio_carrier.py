@@ -196,7 +196,8 @@ def run(store_kind: str, empty_store: Callable[[str, Path], str],
         served.run_campaign("menu", campaign_body(
             "Menu", transfer={"voice_menu": "confirm"}, recording=False), list(MENU_FATES))
         served.run_campaign("abandon", campaign_body(
-            "Abandon", transfer={"department": "Night"}, attempts=1), list(ABANDON_FATES))
+            "Abandon", transfer={"department": "Night"}, attempts=1, dialing="fixed"),
+            list(ABANDON_FATES))  # at a fixed pace: dialing with no agent on duty
         served.run_campaign("agent-first", campaign_body(
             "Agent first", transfer={"department": "Desk"}, dial_mode="agent-first",
             attempts=1), [p for p in AGENT_FIRST_FATES if p != DESK_AGENT])
