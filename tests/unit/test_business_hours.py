@@ -274,3 +274,17 @@ def test_is_open_agrees_with_the_local_wall_clock(hours: BusinessHours, micros: 
     assert not hours.is_open(closes)
     if not expected:
         assert now < opens
+
+
+def test_open_seconds_counts_only_the_open_hours_between_two_moments() -> None:
+    weekdays = BusinessHours.parse("America/New_York", ["mon", "tue", "wed", "thu", "fri"],
+                                   "09:00", "19:00")
+    friday_noon = local("America/New_York", 2026, 3, 6, 12, 0)
+    monday_ten = local("America/New_York", 2026, 3, 9, 10, 0)
+    # Friday 12:00–19:00, nothing at the weekend, Monday 09:00–10:00.
+    assert weekdays.open_seconds(friday_noon, monday_ten) == 8 * 3600
+    assert weekdays.open_seconds(friday_noon, friday_noon + 600) == 600
+    saturday = local("America/New_York", 2026, 3, 7, 12, 0)
+    assert weekdays.open_seconds(saturday, saturday + 3600) == 0
+    # Across the spring-forward night (8 March 2026) the open hours stay ten a day.
+    assert weekdays.open_seconds(friday_noon, monday_ten + 9 * 3600) == 17 * 3600

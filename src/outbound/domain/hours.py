@@ -110,6 +110,17 @@ class BusinessHours:
                 return opens, closes
         raise AssertionError("a week always holds an open day")  # days is never empty
 
+    def open_seconds(self, start: float, end: float) -> float:
+        """How long the hours are open between `start` and `end` (a run's staffed time)."""
+        total, now = 0.0, start
+        while now < end:
+            opens, closes = self.window(now)
+            if opens >= end:
+                break
+            total += min(closes, end) - max(opens, now)
+            now = closes
+        return total
+
     def is_open(self, now: float) -> bool:
         opens, closes = self.window(now)
         return opens <= now < closes

@@ -84,19 +84,24 @@ def campaign_report(store: Store, campaign_id: int) -> dict[str, Any]:
 
 def forecast(store: Store, campaign: Any, attempts: list[Any]) -> dict[str, Any]:
     """What a run says of the agents (issue 14): the abandon target beside the rate, agent
-    occupancy (their calls' bridged moments to ends, over agents × the run), bridged calls
-    per agent-hour, and the drain time (first dial to last call end, seconds). Occupancy and
-    the per-agent rate are null for a voice menu or an empty run."""
+    occupancy (their calls' bridged moments to ends, over agents × the business hours open
+    during the run: the staffed time), bridged calls per staffed agent-hour, and the drain
+    time (first dial to last call end, seconds, nights included). Occupancy and the
+    per-agent rate are null for a voice menu or an empty run."""
     ends = [a.ended_at for a in attempts if a.ended_at is not None]
-    drain = max(ends) - min(a.started_at for a in attempts) if ends else 0.0
+    first = min((a.started_at for a in attempts), default=0.0)
+    drain = max(ends) - first if ends else 0.0
+    hours = campaign.settings.business_hours or store.accounts.business_hours(
+        store.accounts.get(campaign.account_id))
     counts = store.stats.agents(campaign.account_id, campaign.settings.transfer)
     agents = counts.staffed if counts is not None else 0
     bridged = [a for a in attempts if a.bridged_at is not None]
     talk = sum((a.ended_at or a.bridged_at) - a.bridged_at for a in bridged)
-    agent_hours = agents * drain / 3600
+    staffed = hours.open_seconds(first, first + drain) if ends else 0.0
+    agent_hours = agents * staffed / 3600
     return {
         "abandon_target": campaign.settings.abandon_target,
-        "agent_occupancy": round(talk / (agents * drain), 6) if agent_hours else None,
+        "agent_occupancy": round(talk / (agents * staffed), 6) if agent_hours else None,
         "answered_per_agent_hour": round(len(bridged) / agent_hours, 3) if agent_hours else None,
         "drain_time": round(drain, 3),
     }
