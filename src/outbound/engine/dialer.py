@@ -342,7 +342,7 @@ class Dialer:
     def _govern(self, run: CampaignRun, steering: Steering, now: float) -> int:
         """How many calls the governor allows the run to place now."""
         campaign = run.campaign
-        if now - steering.read_at >= self.tuning.refresh:
+        if now - steering.read_at >= self.tuning.window_every:
             since = window_start(campaign.settings.abandon_window, now, run.hours.timezone)
             stats = self.store.stats
             steering.read(stats.abandon_window(campaign.id, since),

@@ -32,7 +32,8 @@ HORIZON_SECONDS = 60 * 86400
 # Inside a simulation every change to the campaign comes from the script, which tells the
 # engine at once; polling the store for changes made elsewhere can be rare. Events are recorded
 # as they come: in virtual time two seldom share a moment, and a wait would shift the results.
-SIMULATION_TUNING = Tuning(housekeeping=10.0, acquire=10.0, refresh=10.0, event_batch=0.0)
+SIMULATION_TUNING = Tuning(housekeeping=10.0, acquire=10.0, refresh=10.0, event_batch=0.0,
+                           limits_every=5.0)
 
 
 class ScriptedEvent(Protocol):

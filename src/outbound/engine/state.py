@@ -68,7 +68,10 @@ class Tuning:
     default_retry_after: float = 5.0  # a refused call waits this long unless told otherwise
     # A governed campaign held back by its agents or its abandon cap looks again this often
     # (sooner when an agent frees up): a ringing call's and a talk's chances change with age.
-    govern_tick: float = 0.5
+    govern_tick: float = 1.0
+    # A governed campaign's abandon window (and last hour) is read from the store this often;
+    # between reads the engine adds its own answers and abandons (only the owner dials).
+    window_every: float = 30.0
     limits_every: float = 1.0  # save what binds each campaign (`limited_by`) at most this often
 
 THROTTLE_FLOOR = 1 / 16  # congestion never slows a campaign below this share of its pacing
