@@ -166,6 +166,12 @@ def log_in(page: Page, email: str, password: str | None = None) -> None:
     expect(page.get_by_role("heading", name="Outbound campaigns")).to_be_visible()
 
 
+def flash(page: Page) -> Any:
+    """The page's message about what a form just did (the detail page has another live
+    status: the limit that binds, in words)."""
+    return page.locator(".alert[role=status]")
+
+
 def csrf_of(page: Page) -> str:
     """The session's CSRF token, as every form of the page carries it (the logout form too)."""
     value = page.locator('form[action="/logout"] input[name="csrf_token"]').get_attribute("value")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from browser_support import Dashboard, log_in, number_in, shoot
+from browser_support import Dashboard, flash, log_in, number_in, shoot
 from e2e_support import wait_for
 from playwright.sync_api import Browser, Page, expect
 
@@ -132,7 +132,7 @@ def test_an_admin_sets_up_a_campaign_in_the_wizard_starts_it_and_controls_it_liv
 
     # The live detail: the numbers move while the page stays the same page.
     expect(page.locator("h1 [data-badge]")).to_have_text("Running")
-    expect(page.get_by_role("status")).to_contain_text("The campaign has started")
+    expect(flash(page)).to_contain_text("The campaign has started")
     page.evaluate("window.__sameDocument = 'yes'")
     page.wait_for_function(
         "() => Number(document.querySelector('[data-field=\"finished\"]').textContent) >= 3",
@@ -170,7 +170,7 @@ def test_an_admin_sets_up_a_campaign_in_the_wizard_starts_it_and_controls_it_liv
     page.get_by_label("Pacing (calls per second)").fill("3.5")
     page.get_by_label("Concurrency (calls in flight)").fill("4")
     page.get_by_role("button", name="Save pacing").click()
-    expect(page.get_by_role("status")).to_contain_text("Pacing and concurrency saved")
+    expect(flash(page)).to_contain_text("Pacing and concurrency saved")
     expect(page.locator('[data-field="pacing_configured"]')).to_have_text("3.5")
     campaign_id = page.url.split("/")[-1].split("?")[0]
     stored = api.get(dashboard.api_path(f"/campaigns/{campaign_id}")).json()
@@ -279,7 +279,7 @@ def test_a_campaign_saved_in_the_wizard_as_scheduled_waits_for_its_start_time(
     page.get_by_role("link", name="Edit setup").click()
     page.get_by_role("link", name="4 Schedule and review").click()
     page.get_by_role("button", name="Save as draft").click()
-    expect(page.get_by_role("status")).to_contain_text("Saved as a draft")
+    expect(flash(page)).to_contain_text("Saved as a draft")
     wait_for(lambda: dashboard.api().get(dashboard.api_path(f"/campaigns/{campaign_id}"))
              .json()["status"] == "draft", 5, "the campaign to be a draft again")
 
