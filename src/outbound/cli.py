@@ -363,6 +363,17 @@ def _settings_options(**given: Any) -> dict[str, Any]:
     return changes
 
 
+# Pacing against agents (issue 14): the same options on `campaigns create` and `set`.
+DialingOption = Annotated[str | None, typer.Option(
+    help="predictive, progressive or fixed (customer-first only).")]
+AbandonTargetOption = Annotated[float | None, typer.Option(
+    help="Abandoned calls at most, percent of answered, 0–5.")]
+AbandonWindowOption = Annotated[str | None, typer.Option(
+    help="30d (rolling, US) or 24h (today in the account's zone, UK).")]
+AbandonMessageOption = Annotated[str | None, typer.Option(
+    help="What an abandoned call hears (default: the account's).")]
+
+
 @campaigns_cli.command("create")
 def campaigns_create(
     account: str,
@@ -387,14 +398,10 @@ def campaigns_create(
     hours_open: Annotated[str | None, typer.Option(help="Business hours override: HH:MM.")] = None,
     hours_close: Annotated[str | None, typer.Option(help="Business hours override: HH:MM.")
                            ] = None,
-    dialing: Annotated[str | None, typer.Option(
-        help="predictive, progressive or fixed (customer-first only).")] = None,
-    abandon_target: Annotated[float | None, typer.Option(
-        help="Abandoned calls at most, percent of answered, 0–5.")] = None,
-    abandon_window: Annotated[str | None, typer.Option(
-        help="30d (rolling, US) or 24h (today in the account's zone, UK).")] = None,
-    abandon_message: Annotated[str | None, typer.Option(
-        help="What an abandoned call hears (default: the account's).")] = None,
+    dialing: DialingOption = None,
+    abandon_target: AbandonTargetOption = None,
+    abandon_window: AbandonWindowOption = None,
+    abandon_message: AbandonMessageOption = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a draft campaign (business hours: the account's unless overridden)."""
@@ -497,14 +504,10 @@ def campaigns_set(
     campaign: str,
     pacing: Annotated[float | None, typer.Option(help="Calls per second, 1–20.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Calls in flight, 1–50.")] = None,
-    dialing: Annotated[str | None, typer.Option(
-        help="predictive, progressive or fixed (customer-first only).")] = None,
-    abandon_target: Annotated[float | None, typer.Option(
-        help="Abandoned calls at most, percent of answered, 0–5.")] = None,
-    abandon_window: Annotated[str | None, typer.Option(
-        help="30d (rolling, US) or 24h (today in the account's zone, UK).")] = None,
-    abandon_message: Annotated[str | None, typer.Option(
-        help="What an abandoned call hears (default: the account's).")] = None,
+    dialing: DialingOption = None,
+    abandon_target: AbandonTargetOption = None,
+    abandon_window: AbandonWindowOption = None,
+    abandon_message: AbandonMessageOption = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Change settings: pacing and concurrency also while running (applied on the engine's
